@@ -1,0 +1,90 @@
+"""Rewrite a follow-up question (「那存在哪些问题？」) into a standalone query naming the unit or report it is about."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+FOLLOWUP_STARTS = ("那么", "那", "这个", "这些", "这", "它们", "它的", "它", "该", "其", "他们的", "他们", "此外", "另外", "还有")
+SHORT_QUESTION = 12  # characters; a question this short with no entity of its own leans on the previous one
+_LEAD_IN = re.compile(r"^(?:请问|请|我想知道|我想了解|想了解|帮我查一下|帮我看看|告诉我)[，,\s]*")
+# A unit name: optional place, then an administrative level, then an organ (市统计局, XX街道, 县司法局, 桐城市教育局).
+_UNIT_RE = re.compile(
+    r"(?:[\u4e00-\u9fffX]{0,6}?(?:省|市|县|区|旗|镇|乡))?[\u4e00-\u9fffX]{0,12}?"
+    r"(?:分局|局|委员会|委|办公室|办|处|中心|院|所|站|街道|镇政府|乡政府|人民政府|政府)"
+)
+_LEVEL_START = re.compile(r"^(?:[\u4e00-\u9fffX]{0,6}?(?:省|市|县|区|旗|镇|乡|街道)|XX|[\u4e00-\u9fff]{2,4}(?:省|市|县|区))")
+_NOT_UNIT = ("问题", "工作", "哪些", "什么", "多少", "情况", "如何", "怎么", "存在", "开展", "主要")
+
+
+def _clean(question: str) -> str:
+    return _LEAD_IN.sub("", question.strip())
+
+
+def find_entity(text: str, known_units: Iterable[str] = ()) -> str | None:
+    """The unit a text is about: the longest known unit it names, else a unit-shaped phrase, else None."""
+    text = _clean(text)
+    hits = [u for u in known_units if u and u in text]
+    if hits:
+        return max(hits, key=len)
+    for m in _UNIT_RE.finditer(text):
+        cand = m.group()
+        if len(cand) >= 3 and _LEVEL_START.match(cand) and not any(w in cand for w in _NOT_UNIT):
+            return cand
+    return None
+
+
+def is_followup(question: str, known_units: Iterable[str] = ()) -> bool:
+    """True when the question has no unit of its own and starts with a pronoun or is very short."""
+    q = _clean(question)
+    if find_entity(q, known_units):
+        return False
+    return q.startswith(FOLLOWUP_STARTS) or len(re.sub(r"[？?。！!\s]", "", q)) <= SHORT_QUESTION
+
+
+def _strip_pronoun(question: str) -> str:
+    q = _clean(question)
+    for p in FOLLOWUP_STARTS:
+        if q.startswith(p):
+            q = q[len(p):].lstrip("，, ")
+            break
+    for p in ("个单位", "家单位", "单位", "个报告", "份报告", "报告", "个局", "局"):
+        if q.startswith(p):
+            q = q[len(p):].lstrip("，, ")
+            break
+    return q
+
+
+def rewrite_followup(
+    question: str,
+    history: Sequence[tuple[str, str]] = (),
+    known_units: Iterable[str] = (),
+    prev_sources: Sequence[dict] = (),
+) -> str:
+    """A standalone query for question given the chat so far.
+
+    history: (user question, assistant answer) pairs, oldest first. prev_sources: source dicts of the previous
+    answer (AnswerState.sources), used when neither question names a unit. Unchanged when no rewrite is needed.
+    """
+    question = question.strip()
+    known_units = [u for u in known_units if u]
+    if not history or not is_followup(question, known_units):
+        return question
+    entity = None
+    for prev_q, prev_a in reversed(history):
+        entity = find_entity(prev_q, known_units)
+        if entity:
+            break
+        if prev_sources:
+            top = prev_sources[0]
+            entity = top.get("unit") or top.get("report_title")
+            if entity:
+                break
+        entity = find_entity(prev_a or "", known_units)
+        if entity:
+            break
+    rest = _strip_pronoun(question)
+    if entity:
+        return f"{entity}{rest}" if rest else entity
+    # No unit anywhere: carry the previous question's topic along.
+    prev = re.sub(r"[？?。！!]+$", "", _clean(history[-1][0]))
+    return f"{prev}，{rest}" if rest else prev

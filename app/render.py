@@ -1,0 +1,168 @@
+"""HTML rendering of sources, matches and reports; every piece of report text is escaped here."""
+from __future__ import annotations
+
+import html
+from urllib.parse import urlencode
+
+CSS = """
+.src-card, .sim-card {border:1px solid #d0d7de; border-radius:8px; padding:8px 12px; margin:6px 0; background:#fff;}
+.src-head {font-weight:600;} .src-meta {color:#57606a; font-size:0.9em;}
+.src-text, .sim-text {white-space:pre-wrap; line-height:1.7; margin-top:4px;}
+mark {background:#ffe58f; padding:0 1px;}
+.warn {color:#9a3412; background:#fff7ed; border:1px solid #fdba74; border-radius:6px; padding:4px 8px; margin:6px 0;}
+.sim-sentence {font-weight:600; margin-top:12px;}
+.copy-btn {float:right; font-size:0.85em; cursor:pointer; border:1px solid #8c959f; border-radius:4px; background:#f6f8fa; padding:1px 8px;}
+.report-text {white-space:pre-wrap; line-height:1.8; max-height:70vh; overflow-y:auto; padding:8px;}
+.report-text .h {font-weight:700;} .report-text mark.target {background:#ffd666;}
+.tree a {text-decoration:none;} .tree div {margin:2px 0;}
+"""
+
+# Event delegation because gr.HTML re-renders its content: one listener serves every copy button.
+COPY_JS = (
+    "element.addEventListener('click', (e) => { const b = e.target.closest('.copy-btn'); if (!b) return;"
+    " const t = b.dataset.text; const done = () => { b.textContent = '已复制'; };"
+    " if (navigator.clipboard) { navigator.clipboard.writeText(t).then(done); } else {"
+    " const a = document.createElement('textarea'); a.value = t; document.body.appendChild(a); a.select();"
+    " document.execCommand('copy'); a.remove(); done(); } });"
+)
+
+SCROLL_JS = (
+    "() => { setTimeout(() => { const el = document.getElementById('passage-target');"
+    " if (el) el.scrollIntoView({block: 'center'}); }, 400); }"
+)
+
+
+def esc(text) -> str:
+    """Escape any value for HTML text or attribute context."""
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def merge_spans(spans, length: int) -> list[tuple[int, int]]:
+    """Clamp spans to [0, length], drop empty ones and merge overlaps, sorted."""
+    clean = sorted((max(0, int(s)), min(length, int(e))) for s, e in spans or [])
+    out: list[tuple[int, int]] = []
+    for s, e in clean:
+        if e <= s:
+            continue
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
+def highlight(text: str, spans, css_class: str = "") -> str:
+    """Escaped text with <mark> around the given character spans."""
+    text = text or ""
+    cls = f' class="{esc(css_class)}"' if css_class else ""
+    parts, pos = [], 0
+    for s, e in merge_spans(spans, len(text)):
+        parts += [esc(text[pos:s]), f"<mark{cls}>", esc(text[s:e]), "</mark>"]
+        pos = e
+    parts.append(esc(text[pos:]))
+    return "".join(parts)
+
+
+def trail(title: str, heading_path) -> str:
+    """《报告》 › 二、… › （一）… as escaped text."""
+    return " › ".join([f"《{esc(title)}》"] + [esc(h) for h in heading_path or []])
+
+
+def report_link(report_id: str, chunk_id: str | None = None) -> str:
+    query = {"report": report_id} | ({"chunk": chunk_id} if chunk_id else {})
+    return "?" + urlencode(query)
+
+
+def meta_line(src: dict) -> str:
+    bits = [src.get("unit"), f"{src['year']}年" if src.get("year") else "", src.get("section_role")]
+    return " · ".join(esc(b) for b in bits if b)
+
+
+def source_card(src: dict) -> str:
+    """One cited source: number, heading trail, unit/year/role, passage with supporting words marked, link to 原文."""
+    link = report_link(src.get("report_id", ""), src.get("chunk_id"))
+    n = src.get("n", src.get("rank", ""))
+    return (
+        f'<div class="src-card"><div class="src-head">[{esc(n)}] {trail(src.get("report_title", ""), src.get("heading_path"))}'
+        f' <a href="{esc(link)}" target="_blank">查看原文 ↗</a></div>'
+        f'<div class="src-meta">{meta_line(src)}</div>'
+        f'<div class="src-text">{highlight(src.get("text", ""), src.get("highlights"))}</div></div>'
+    )
+
+
+def sources_panel(sources: list[dict], flagged_numbers=(), not_found: bool = False) -> str:
+    """All cited sources under an answer, with a warning for numbers the sources do not support."""
+    parts = []
+    if flagged_numbers:
+        nums = "、".join(esc(x) for x in flagged_numbers)
+        parts.append(f'<div class="warn">⚠ 以下数字未在引用来源中找到，请核对：{nums}</div>')
+    if not_found and not sources:
+        parts.append('<div class="warn">未在已索引的报告中找到相关内容。</div>')
+    parts += [source_card(s) for s in sources]
+    return "".join(parts) or '<div class="src-meta">（暂无来源）</div>'
+
+
+def similar_panel(results: list[dict]) -> str:
+    """Per pasted sentence: the closest passages with shared characters marked and a copy button."""
+    if not results:
+        return '<div class="src-meta">请粘贴一句或一段文字（按 。！？； 分句）。</div>'
+    parts = []
+    for i, r in enumerate(results, 1):
+        parts.append(f'<div class="sim-sentence">{i}. {esc(r["sentence"])}</div>')
+        if not r["matches"]:
+            parts.append('<div class="src-meta">未找到相似表述。</div>')
+        for m in r["matches"]:
+            link = report_link(m["report_id"], m["chunk_id"])
+            parts.append(
+                f'<div class="sim-card"><button class="copy-btn" data-text="{esc(m["text"])}">复制</button>'
+                f'<div class="src-meta">【{esc(m.get("section_role") or "其他")}】 {trail(m["report_title"], m["heading_path"])}'
+                f' · 重合 {round(100 * m.get("shared_ratio", 0))}% <a href="{esc(link)}" target="_blank">原文 ↗</a></div>'
+                f'<div class="sim-text">{highlight(m["text"], m.get("shared"))}</div></div>'
+            )
+    return "".join(parts)
+
+
+def heading_tree(sections: list[dict]) -> str:
+    """Indented heading list linking to the anchors of report_body."""
+    rows = [
+        f'<div style="margin-left:{max(0, s["level"] - 1) * 1.2}em"><a href="#sec-{i}">{esc(s["heading"])}</a></div>'
+        for i, s in enumerate(sections) if s.get("heading")
+    ]
+    return '<div class="tree">' + "".join(rows) + "</div>"
+
+
+def report_body(text: str, sections: list[dict], target: tuple[int, int] | None = None) -> str:
+    """Report text with bold headings, an anchor per section and the target passage marked (id passage-target)."""
+    n = len(text)
+    heading = [False] * n
+    anchors: dict[int, list[str]] = {}
+    for i, s in enumerate(sections):
+        start = max(0, min(n, s["start"]))
+        anchors.setdefault(start, []).append(f'<a id="sec-{i}"></a>')
+        for j in range(start, min(n, start + len(s.get("heading") or ""))):
+            heading[j] = True
+    t0, t1 = target if target else (-1, -1)
+    if target:
+        anchors.setdefault(max(0, min(n, t0)), []).append('<a id="passage-target"></a>')
+    parts, pos = [], 0
+    # Cut the text wherever the styling changes or an anchor sits, so no tags overlap.
+    cuts = sorted({0, n, *anchors, *(p for p in (t0, t1) if 0 <= p <= n)}
+                  | {j for j in range(1, n) if heading[j] != heading[j - 1]})
+    for a, b in zip(cuts, cuts[1:] + [None]):
+        parts += anchors.get(a, [])
+        if b is None or b <= a:
+            continue
+        seg = esc(text[a:b])
+        if heading[a]:
+            seg = f'<span class="h">{seg}</span>'
+        if t0 <= a < t1:
+            seg = f'<mark class="target">{seg}</mark>'
+        parts.append(seg)
+        pos = b
+    return '<div class="report-text">' + "".join(parts) + "</div>"
+
+
+def status_line(stats: dict) -> str:
+    """Index status in one line of escaped text."""
+    return (f"索引：{esc(stats.get('reports', 0))} 份报告，{esc(stats.get('chunks', 0))} 个段落，"
+            f"模型 {esc(stats.get('model', '?'))}" + (f"，构建于 {esc(stats['built_at'])}" if stats.get("built_at") else ""))

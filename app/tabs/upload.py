@@ -1,0 +1,97 @@
+"""Tab 上传: add report files to the index with a progress bar; file names are sanitised, never trusted as paths."""
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+from indexer.errors import AssistantError, InputFileError
+
+from ..render import esc, status_line
+
+_UNSAFE = re.compile(r"[^\w\u4e00-\u9fff.\-（）()]+")
+
+
+def safe_name(name: str, max_len: int = 80) -> str:
+    """A harmless file name from an uploaded one: no directories, no leading dots, only word characters."""
+    base = Path(str(name).replace("\\", "/")).name
+    stem, dot, ext = base.rpartition(".")
+    stem, ext = (stem, ext) if dot else (base, "")
+    stem = _UNSAFE.sub("_", stem).strip("._") or "report"
+    ext = re.sub(r"[^A-Za-z0-9]", "", ext).lower()
+    return stem[:max_len] + (f".{ext}" if ext else "")
+
+
+def check_upload(src: Path, name: str, allowed: tuple[str, ...], max_mb: float) -> None:
+    """InputFileError for an upload of a wrong type, empty or too large (name = its sanitised name)."""
+    if Path(name).suffix.lower() not in allowed:
+        raise InputFileError(f"{name}：不支持的文件类型，仅支持 {'、'.join(allowed)}")
+    size = src.stat().st_size
+    if size == 0:
+        raise InputFileError(f"{name}：文件为空")
+    if size > max_mb * 1024 * 1024:
+        raise InputFileError(f"{name}：文件超过 {max_mb:g} MB 上限")
+
+
+def stage_files(files, dest: Path, allowed, max_mb: float) -> list[Path]:
+    """Check every upload first, then copy them into dest under sanitised unique names."""
+    named = [(Path(getattr(f, "name", f)), safe_name(getattr(f, "orig_name", None) or Path(getattr(f, "name", f)).name))
+             for f in files]
+    for src, name in named:
+        check_upload(src, name, tuple(allowed), max_mb)
+    dest.mkdir(parents=True, exist_ok=True)
+    staged = []
+    for src, name in named:
+        target = dest / name
+        if target.exists():
+            target = dest / f"{target.stem}_{uuid.uuid4().hex[:6]}{target.suffix}"
+        shutil.copyfile(src, target)
+        staged.append(target)
+    return staged
+
+
+def progress_adapter(progress):
+    """A callback for the indexer that accepts (fraction, desc) or (done, total, desc) and drives gr.Progress."""
+    def report(*args, **kwargs):
+        desc = kwargs.get("desc") or next((a for a in args if isinstance(a, str)), None)
+        nums = [a for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)]
+        frac = nums[0] / nums[1] if len(nums) >= 2 and nums[1] else (nums[0] if nums else None)
+        progress(frac, desc=desc)
+    return report
+
+
+def add_uploads(svc, files, progress) -> str:
+    """Stage files under sanitised names, index them, reopen the searcher; a Chinese summary (Markdown)."""
+    from indexer.pipeline import add_files
+
+    if not files:
+        return "请先选择要上传的报告文件。"
+    cfg = svc.cfg
+    with svc.lock, tempfile.TemporaryDirectory(prefix="upload-") as tmp:
+        staged = stage_files(files, Path(tmp), cfg.corpus.extensions, cfg.app.max_upload_mb)
+        summary = add_files(cfg, staged, corpus_dir=svc.corpus_dir, index_dir=svc.index_dir,
+                            embedder=svc.embedder, progress=progress_adapter(progress))
+        svc.reopen()
+    lines = summary.lines() if hasattr(summary, "lines") else [str(summary)]
+    return f"已添加 {len(staged)} 个文件。\n\n" + "\n".join(f"- {esc(line.strip())}" for line in lines)
+
+
+def build(gr, svc):
+    """Upload tab; returns the status Markdown so the page load can fill it."""
+    status = gr.Markdown(status_line(svc.searcher.stats()), elem_id="index-status")
+    files = gr.File(file_count="multiple", file_types=list(svc.cfg.corpus.extensions), label="选择报告文件",
+                    type="filepath")
+    go = gr.Button("添加到索引", variant="primary")
+    result = gr.Markdown("")
+
+    def run(fs, progress=gr.Progress()):
+        try:
+            msg = add_uploads(svc, fs, progress)
+        except AssistantError as exc:
+            msg = f"⚠ {esc(exc)}"
+        return msg, status_line(svc.searcher.stats())
+
+    go.click(run, files, [result, status], api_visibility="private", concurrency_limit=1)
+    return status

@@ -1,0 +1,86 @@
+"""The Gradio app: four tabs plus the fixed API endpoints /ask, /similar and /report."""
+from __future__ import annotations
+
+from .render import CSS, SCROLL_JS, status_line
+from .service import Service
+
+DEFAULT_CONCURRENCY = 8  # searches are fast and thread-safe; more than the 2 cores only helps while an LLM streams
+
+
+def build_app(searcher, generator, cfg, index_dir=None, embedder=None, corpus_dir=None,
+              concurrency: int = DEFAULT_CONCURRENCY):
+    """Build (not launch) the Blocks app over an open Searcher and an answer generator."""
+    import gradio as gr
+
+    from .tabs import chat, similar, sources, upload
+
+    svc = Service(searcher, generator, cfg, index_dir=index_dir, embedder=embedder, corpus_dir=corpus_dir)
+    facets = searcher.facets()
+    with gr.Blocks(title="政府工作报告助手") as demo:
+        gr.Markdown("## 政府工作报告助手 · 检索、问答与相似表述（离线）")
+        header = gr.Markdown(status_line(searcher.stats()), elem_id="status-line")
+        with gr.Tabs(selected="chat") as tabs:
+            with gr.Tab("问答", id="chat"):
+                chat.build(gr, svc, facets)
+            with gr.Tab("相似表述", id="similar"):
+                similar.build(gr, svc, facets)
+            with gr.Tab("原文", id="source"):
+                picker, title, tree, body = sources.build(gr, svc, facets)
+            with gr.Tab("上传与状态", id="upload"):
+                upload.build(gr, svc)
+
+        def on_load(request: gr.Request):
+            params = dict(request.query_params) if request else {}
+            rid, cid = params.get("report"), params.get("chunk")
+            stat = status_line(svc.searcher.stats())
+            if not rid:
+                return gr.Tabs(), gr.Dropdown(), gr.HTML(), gr.HTML(), gr.HTML(), stat
+            t, tr, b = sources.render_report(svc, rid, cid)
+            return gr.Tabs(selected="source"), gr.Dropdown(value=rid), t, tr, b, stat
+
+        demo.load(on_load, None, [tabs, picker, title, tree, body, header], api_visibility="private").then(
+            None, None, None, js=SCROLL_JS, api_visibility="private")
+        register_api(gr, svc)
+    demo.queue(default_concurrency_limit=concurrency)
+    demo.service = svc  # lets callers and tests reach the live searcher
+    return demo
+
+
+def register_api(gr, svc) -> None:
+    """Small typed non-streaming endpoints, stable whatever the UI layout; domain errors reach the client as text."""
+    from indexer.errors import AssistantError
+
+    def guarded(fn, *args):
+        try:
+            return fn(*args)
+        except AssistantError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    def ask(question: str, filters: dict | None = None) -> tuple[str, list[dict]]:
+        """Answer a question: [answer markdown with [n] citations, cited sources (hit fields + n + highlights)]."""
+        return svc.ask(question, filters)
+
+    def similar(text: str, filters: dict | None = None, k: int = 3) -> list[dict]:
+        """For each sentence of text: {sentence, matches: [hit fields + shared spans + shared_ratio]}."""
+        return guarded(svc.similar, text, filters, k)
+
+    def report(report_id: str) -> tuple[str, list[dict], str]:
+        """One report: [title, heading tree (sections with spans), text]."""
+        return guarded(svc.report, report_id)
+
+    gr.api(ask, api_name="ask")
+    gr.api(similar, api_name="similar")
+    gr.api(report, api_name="report")
+
+
+def launch_kwargs(cfg, host=None, port=None, auth=None) -> dict:
+    """Arguments for demo.launch(): bind address, upload limit, CSS, optional login."""
+    return {
+        "server_name": host or cfg.app.host,
+        "server_port": port or cfg.app.port,
+        "max_file_size": f"{cfg.app.max_upload_mb}mb",
+        "css": CSS,
+        "auth": auth or None,
+        "auth_message": "请输入用户名和密码",
+        "footer_links": ["api"],
+    }

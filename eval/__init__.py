@@ -1,0 +1,1 @@
+"""Evaluation of the report assistant: question sets, retrieval and answer metrics."""

@@ -1,0 +1,264 @@
+"""Build or update an index from a corpus: parse → chunk → embed → store, incrementally."""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import re
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .config import Config
+from .errors import CorpusError, InputFileError
+from .models import Chunk, Report
+from .store import FORMAT_VERSION, current_generation, read_jsonl, write_generation
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    files: int
+    reports: int
+    sections: int
+    chunks: int
+    embedded: int
+    reused: int
+    seconds: float
+    index_dir: str
+    up_to_date: bool = False
+    skipped: tuple[tuple[str, str], ...] = ()
+    duplicates: tuple[tuple[str, str], ...] = ()  # (source_file, title) of reports dropped as exact duplicates
+    per_file: tuple[tuple[str, int], ...] = ()
+
+    def lines(self) -> list[str]:
+        """Human-readable summary for the CLI and the upload tab."""
+        if self.up_to_date:
+            head = f"索引已是最新：{self.files} 个文件未变化（{self.seconds:.2f} 秒）"
+            return [head] + [f"  跳过 {f}: {why}" for f, why in self.skipped]
+        out = [
+            f"文件 {self.files} 个，报告 {self.reports} 篇，章节 {self.sections} 个，文本块 {self.chunks} 个",
+            f"新嵌入 {self.embedded} 块，复用 {self.reused} 块，用时 {self.seconds:.1f} 秒"
+            + (f"（{self.embedded / self.seconds:.1f} 块/秒）" if self.embedded and self.seconds else ""),
+        ]
+        out += [f"  {f}: {n} 篇报告" for f, n in self.per_file]
+        out += [f"  重复报告只收录一次: {t}（{f}）" for f, t in self.duplicates]
+        out += [f"  跳过 {f}: {why}" for f, why in self.skipped]
+        out.append(f"索引目录: {self.index_dir}")
+        return out
+
+
+def settings_fingerprint(cfg: Config, embedder_name: str, chunker: str) -> dict:
+    """Everything that changes the stored chunks or vectors; the reader refuses an index whose copy differs."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "model": embedder_name,
+        "query_prefix": cfg.embedding.query_prefix,
+        "passage_prefix": cfg.embedding.passage_prefix,
+        "chunk": {"max_chars": cfg.chunk.max_chars, "overlap_chars": cfg.chunk.overlap_chars,
+                  "min_chars": cfg.chunk.min_chars, "chunker": chunker},
+        "mask_map": hashlib.sha1(json.dumps(cfg.parse.mask_map, ensure_ascii=False).encode()).hexdigest()[:12],
+        "tokenizer": _tokenizer_name(),
+    }
+
+
+def _tokenizer_name() -> str:
+    from .tokenize import TOKENIZER_NAME
+
+    return TOKENIZER_NAME
+
+
+def list_corpus(corpus_dir: Path, extensions) -> list[Path]:
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"语料目录不存在: {corpus_dir}")
+    exts = {e.lower() for e in extensions}
+    return sorted(p for p in corpus_dir.rglob("*") if p.is_file() and not p.name.startswith(".")
+                  and p.suffix.lower() in exts)
+
+
+def _file_hashes(files: list[Path], root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha1(p.read_bytes()).hexdigest() for p in files}
+
+
+def parse_corpus(files: list[Path], root: Path, cfg: Config, progress: Progress | None = None):
+    """Parse every file; one bad file is recorded as skipped and never stops the others."""
+    from .parse import parse_file
+
+    reports, skipped, per_file = [], [], []
+    for i, path in enumerate(files):
+        rel = str(path.relative_to(root))
+        try:
+            found = parse_file(path, root, cfg)
+        except InputFileError as exc:
+            skipped.append((rel, str(exc)))
+            found = []
+        except Exception as exc:  # a parser bug on one file must not lose the rest of the corpus
+            skipped.append((rel, f"解析失败（{type(exc).__name__}: {exc}）"))
+            found = []
+        else:
+            if not found:
+                skipped.append((rel, "未识别出报告正文"))
+        reports.extend(found)
+        per_file.append((rel, len(found)))
+        if progress:
+            progress("解析", i + 1, len(files))
+    return reports, skipped, per_file
+
+
+def _previous_vectors(index_root: Path, fingerprint: dict) -> dict[str, np.ndarray]:
+    """Vectors of the current generation keyed by the hash of their embedded text, when settings match."""
+    gen = current_generation(index_root)
+    if gen is None:
+        return {}
+    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("settings") != fingerprint:
+        return {}
+    vectors = np.load(gen / "embeddings.npy")
+    rows = read_jsonl(gen / "chunks.jsonl")
+    return {_text_key(r["search_text"]): vectors[i] for i, r in enumerate(rows)}
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def embed_chunks(chunks: list[Chunk], embedder, previous: dict[str, np.ndarray], batch_size: int,
+                 progress: Progress | None = None) -> tuple[np.ndarray, int]:
+    """Vectors for every chunk, reusing previous ones for unchanged text; returns (vectors, newly embedded)."""
+    keys = [_text_key(c.search_text) for c in chunks]
+    todo = [i for i, k in enumerate(keys) if k not in previous]
+    vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    for i, k in enumerate(keys):
+        if k in previous:
+            vectors[i] = previous[k]
+    step = max(1, batch_size * 4)
+    for s in range(0, len(todo), step):
+        batch = todo[s : s + step]
+        vectors[batch] = embedder.encode_passages([chunks[i].search_text for i in batch])
+        if progress:
+            progress("嵌入", min(s + step, len(todo)), len(todo))
+    return vectors, len(todo)
+
+
+@contextmanager
+def _build_lock(index_root: Path):
+    index_root.mkdir(parents=True, exist_ok=True)
+    with open(index_root / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)  # one writer at a time; readers never take it
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def build_index(cfg: Config, corpus_dir: Path | None = None, index_dir: Path | None = None, embedder=None,
+                reports: list[Report] | None = None, progress: Progress | None = None,
+                chunker: Callable[[list[Report]], list[Chunk]] | None = None, chunker_name: str = "section",
+                force: bool = False) -> BuildSummary:
+    """Build the index for a corpus directory (or for already-parsed reports); unchanged chunks are not re-embedded."""
+    from .chunk import chunk_reports
+    from .parse import dedupe
+    from .tokenize import tokenize_batch
+
+    t0 = time.perf_counter()
+    index_root = Path(index_dir) if index_dir else cfg.path(cfg.index.dir)
+    corpus_root = Path(corpus_dir) if corpus_dir else cfg.path(cfg.corpus.dir)
+    model_name = embedder.name if embedder is not None else cfg.embedding.model
+    fingerprint = settings_fingerprint(cfg, model_name, chunker_name)
+
+    with _build_lock(index_root):
+        skipped, per_file, hashes = [], [], {}
+        if reports is None:
+            files = list_corpus(corpus_root, cfg.corpus.extensions)
+            limit = int(cfg.corpus.max_file_mb * 1024 * 1024)
+            too_big = [p for p in files if p.stat().st_size > limit]
+            skipped += [(str(p.relative_to(corpus_root)), f"文件超过 {cfg.corpus.max_file_mb:g} MB 上限") for p in too_big]
+            files = [p for p in files if p not in too_big]
+            hashes = _file_hashes(files, corpus_root)
+            gen = current_generation(index_root)
+            if gen is not None and not force:
+                old = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+                if old.get("settings") == fingerprint and old.get("files") == hashes and old.get("skipped_files") == [
+                        list(s) for s in skipped]:
+                    return BuildSummary(len(files), old["counts"]["reports"], old["counts"]["sections"],
+                                        old["counts"]["chunks"], 0, old["counts"]["chunks"],
+                                        time.perf_counter() - t0, str(index_root), up_to_date=True,
+                                        skipped=tuple(map(tuple, old.get("skipped", []))))
+            if not files and not skipped:
+                raise CorpusError(f"语料目录中没有可读的报告文件（支持 {', '.join(cfg.corpus.extensions)}）: {corpus_root}")
+            size_skipped = list(skipped)
+            parsed, parse_skipped, per_file = parse_corpus(files, corpus_root, cfg, progress)
+            skipped += parse_skipped
+        else:
+            parsed, size_skipped = list(reports), []
+        unique = dedupe(parsed, cfg.parse.near_duplicate_threshold)
+        kept = {id(r) for r in unique}
+        kept_ids = {r.report_id for r in unique}
+        duplicates = [(r.source_file, r.title) for r in parsed if id(r) not in kept and r.report_id in kept_ids]
+        chunks = chunker(unique) if chunker else chunk_reports(unique, cfg.chunk, cfg.parse.mask_map)
+        if embedder is None:
+            from .embed import load_embedder
+
+            embedder = load_embedder(cfg.embedding)
+        previous = {} if force else _previous_vectors(index_root, fingerprint)
+        vectors, embedded = embed_chunks(chunks, embedder, previous, cfg.embedding.batch_size, progress)
+        if progress:
+            progress("写入索引", 0, 1)
+        tokens = tokenize_batch([c.search_text for c in chunks])
+        n_sections = sum(len(r.sections) for r in unique)
+        manifest = {
+            "settings": fingerprint,
+            "dim": int(embedder.dim),
+            "faiss_type": cfg.index.faiss_type,
+            "files": hashes,
+            "skipped_files": [list(s) for s in size_skipped],
+            "skipped": [list(s) for s in skipped],
+            "counts": {"files": len(per_file), "reports": len(unique), "sections": n_sections, "chunks": len(chunks)},
+        }
+        gen = write_generation(index_root, chunks, vectors, unique, manifest, cfg.index, tokens)
+        if progress:
+            progress("写入索引", 1, 1)
+    return BuildSummary(len(per_file), len(unique), n_sections, len(chunks), embedded, len(chunks) - embedded,
+                        time.perf_counter() - t0, str(gen.parent), skipped=tuple(skipped),
+                        duplicates=tuple(duplicates), per_file=tuple(per_file))
+
+
+_SAFE = re.compile(r"[^\w\u4e00-\u9fff.（）()\-]+")
+
+
+def safe_filename(name: str) -> str:
+    """A user-given file name reduced to one harmless path component."""
+    base = Path(name.replace("\\", "/")).name
+    stem, suffix = Path(base).stem, Path(base).suffix.lower()
+    stem = _SAFE.sub("_", stem).strip("._") or "report"
+    return f"{stem[:80]}{suffix}"
+
+
+def add_files(cfg: Config, paths: list[Path], corpus_dir: Path | None = None, index_dir: Path | None = None,
+              embedder=None, progress: Progress | None = None) -> BuildSummary:
+    """Copy uploaded files into the corpus (validated first; names sanitised) and update the index."""
+    from .parse import read_source
+
+    corpus_root = Path(corpus_dir) if corpus_dir else cfg.path(cfg.corpus.dir)
+    corpus_root.mkdir(parents=True, exist_ok=True)
+    limit = int(min(cfg.corpus.max_file_mb, cfg.app.max_upload_mb) * 1024 * 1024)
+    for path in paths:
+        path = Path(path)
+        if path.suffix.lower() not in cfg.corpus.extensions:
+            raise InputFileError(f"{path.name}: 不支持的文件类型（支持 {', '.join(cfg.corpus.extensions)}）")
+        read_source(path, limit)  # raises a clear InputFileError before anything is copied
+    for path in paths:
+        path = Path(path)
+        target = corpus_root / safe_filename(path.name)
+        n = 1
+        while target.exists() and target.read_bytes() != path.read_bytes():
+            target = corpus_root / f"{target.stem}_{n}{target.suffix}"
+            n += 1
+        shutil.copyfile(path, target)
+    return build_index(cfg, corpus_root, index_dir, embedder, progress=progress)
