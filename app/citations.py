@@ -156,8 +156,9 @@ def split_answer(answer: str) -> list[AnswerSentence]:
 
 def escape_markdown(text: str) -> str:
     """Make report or model text render literally (no headings, links, HTML, emphasis)."""
-    text = text.replace("**", "")
-    return re.sub(r"([\\`*_\[\]<>#|~])", r"\\\1", text)
+    text = re.sub(r"([\\`*_\[\]#|~])", r"\\\1", text.replace("**", ""))
+    # Entities rather than backslashes for angle brackets: every Markdown renderer shows them as text, none as HTML.
+    return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def join_sentences(sentences, escape: bool = True) -> str:
@@ -221,7 +222,9 @@ def highlight_spans(sentence: str, passage_text: str, min_overlap: float = 0.5) 
         if len(pb) < 2:
             continue
         common = len(sb & pb)
-        scored.append((common / min(len(sb), len(pb)), s, e))
+        # A short passage line (a heading) fully inside the sentence is not evidence for it.
+        denom = min(len(sb), len(pb)) if len(pb) >= 8 else len(sb)
+        scored.append((common / denom, s, e))
     if not scored:
         return []
     top = max(sc for sc, _, _ in scored)
@@ -248,7 +251,10 @@ def verify(answer: str, passages: list[str], contexts: list[str] | None = None) 
     sentences, changes, flagged = [], [], []
     spans: dict[int, list[tuple[int, int]]] = {}
     for i, sent in enumerate(split_answer(answer)):
-        if sent.text.startswith(NOT_FOUND_PREFIX) or len(bigrams(sent.text)) < MIN_BIGRAMS:
+        if sent.text.startswith(NOT_FOUND_PREFIX):
+            sentences.append(AnswerSentence(sent.text, (), sent.tail))
+            continue
+        if len(bigrams(sent.text)) < MIN_BIGRAMS:
             cites = tuple(n for n in sent.cites if 1 <= n <= len(passages))
         else:
             cites, _ = _judge(sent, texts)

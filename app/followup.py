@@ -54,6 +54,21 @@ def _strip_pronoun(question: str) -> str:
     return q
 
 
+def _swap_unit(question: str, previous: str, known_units: Sequence[str]) -> str | None:
+    """「那县住建局呢？」 after a question about another unit: the previous question asked about the new unit."""
+    q = re.sub(r"[？?。！!\s]", "", _strip_pronoun(question))
+    entity = find_entity(q, known_units)
+    if not entity or len(q) > len(entity) + 4:
+        return None
+    rest = q.replace(entity, "", 1)
+    if rest not in ("", "呢", "的呢", "怎么样", "如何", "又如何", "的情况"):
+        return None
+    old = find_entity(previous, known_units)
+    if not old or old == entity:
+        return None
+    return _clean(previous).replace(old, entity, 1)
+
+
 def rewrite_followup(
     question: str,
     history: Sequence[tuple[str, str]] = (),
@@ -67,7 +82,12 @@ def rewrite_followup(
     """
     question = question.strip()
     known_units = [u for u in known_units if u]
-    if not history or not is_followup(question, known_units):
+    if not history:
+        return question
+    swapped = _swap_unit(question, history[-1][0], known_units)
+    if swapped:
+        return swapped
+    if not is_followup(question, known_units):
         return question
     entity = None
     for prev_q, prev_a in reversed(history):

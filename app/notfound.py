@@ -53,6 +53,13 @@ def features(question: str, hits: Sequence[Hit]) -> Features:
     )
 
 
+def labelled_rows(searcher, questions: Iterable[dict], k: int = 5) -> list[tuple[Features, bool]]:
+    """(features, answerable) for eval questions {"question", "type"}; type "no_answer" means not answerable."""
+    items = [q for q in questions if str(q.get("question", "")).strip()]
+    hits = searcher.search_batch([q["question"] for q in items], k=k) if items else []
+    return [(features(q["question"], h), q.get("type") != "no_answer") for q, h in zip(items, hits)]
+
+
 def is_answerable(f: Features, t: Thresholds = Thresholds()) -> bool:
     gates = (
         (f.top_score, t.min_score),

@@ -13,6 +13,7 @@ mark {background:#ffe58f; padding:0 1px;}
 .sim-sentence {font-weight:600; margin-top:12px;}
 .copy-btn {float:right; font-size:0.85em; cursor:pointer; border:1px solid #8c959f; border-radius:4px; background:#f6f8fa; padding:1px 8px;}
 .report-text {white-space:pre-wrap; line-height:1.8; max-height:70vh; overflow-y:auto; padding:8px;}
+.report-text a {padding:0 !important; margin:0 !important;}
 .report-text .h {font-weight:700;} .report-text mark.target {background:#ffd666;}
 .tree a {text-decoration:none;} .tree div {margin:2px 0;}
 """
@@ -91,15 +92,32 @@ def source_card(src: dict) -> str:
 
 
 def sources_panel(sources: list[dict], flagged_numbers=(), not_found: bool = False) -> str:
-    """All cited sources under an answer, with a warning for numbers the sources do not support."""
+    """Sources under an answer: cited ones first, the other retrieved passages folded; flagged numbers warned."""
     parts = []
     if flagged_numbers:
         nums = "、".join(esc(x) for x in flagged_numbers)
         parts.append(f'<div class="warn">⚠ 以下数字未在引用来源中找到，请核对：{nums}</div>')
-    if not_found and not sources:
-        parts.append('<div class="warn">未在已索引的报告中找到相关内容。</div>')
-    parts += [source_card(s) for s in sources]
+    if not_found:
+        parts.append('<div class="warn">未在已索引的报告中找到直接相关的内容，以下为最接近的段落。</div>')
+    cited = [s for s in sources if s.get("cited", True)]
+    if not cited or not_found:
+        cited = list(sources)
+    others = [s for s in sources if s not in cited]
+    parts += [source_card(s) for s in cited]
+    if others:
+        parts.append(f"<details><summary>其他检索结果（{len(others)}）</summary>"
+                     + "".join(source_card(s) for s in others) + "</details>")
     return "".join(parts) or '<div class="src-meta">（暂无来源）</div>'
+
+
+def excerpt(text: str, spans, width: int = 220) -> str:
+    """The part of a long passage holding most shared characters, marked, with … where it was cut."""
+    from .similar import best_window
+
+    spans = merge_spans(spans, len(text))
+    a, b = best_window(text, spans, width)
+    inner = highlight(text[a:b], [(s - a, e - a) for s, e in spans])
+    return ("…" if a > 0 else "") + inner + ("…" if b < len(text) else "")
 
 
 def similar_panel(results: list[dict]) -> str:
@@ -117,7 +135,7 @@ def similar_panel(results: list[dict]) -> str:
                 f'<div class="sim-card"><button class="copy-btn" data-text="{esc(m["text"])}">复制</button>'
                 f'<div class="src-meta">【{esc(m.get("section_role") or "其他")}】 {trail(m["report_title"], m["heading_path"])}'
                 f' · 重合 {round(100 * m.get("shared_ratio", 0))}% <a href="{esc(link)}" target="_blank">原文 ↗</a></div>'
-                f'<div class="sim-text">{highlight(m["text"], m.get("shared"))}</div></div>'
+                f'<div class="sim-text">{excerpt(m["text"], m.get("shared"))}</div></div>'
             )
     return "".join(parts)
 
@@ -144,7 +162,7 @@ def report_body(text: str, sections: list[dict], target: tuple[int, int] | None 
     t0, t1 = target if target else (-1, -1)
     if target:
         anchors.setdefault(max(0, min(n, t0)), []).append('<a id="passage-target"></a>')
-    parts, pos = [], 0
+    parts = []
     # Cut the text wherever the styling changes or an anchor sits, so no tags overlap.
     cuts = sorted({0, n, *anchors, *(p for p in (t0, t1) if 0 <= p <= n)}
                   | {j for j in range(1, n) if heading[j] != heading[j - 1]})
@@ -158,7 +176,6 @@ def report_body(text: str, sections: list[dict], target: tuple[int, int] | None 
         if t0 <= a < t1:
             seg = f'<mark class="target">{seg}</mark>'
         parts.append(seg)
-        pos = b
     return '<div class="report-text">' + "".join(parts) + "</div>"
 
 
@@ -166,3 +183,12 @@ def status_line(stats: dict) -> str:
     """Index status in one line of escaped text."""
     return (f"索引：{esc(stats.get('reports', 0))} 份报告，{esc(stats.get('chunks', 0))} 个段落，"
             f"模型 {esc(stats.get('model', '?'))}" + (f"，构建于 {esc(stats['built_at'])}" if stats.get("built_at") else ""))
+
+
+def status_detail(stats: dict) -> str:
+    """The status line plus report counts per unit and per topic (escaped)."""
+    def counts(d):
+        return "、".join(f"{esc(k)} {esc(v)}" for k, v in (d or {}).items()) or "无"
+
+    return (status_line(stats) + f"<br>按单位：{counts(stats.get('per_unit'))}"
+            + f"<br>按主题：{counts(stats.get('per_topic'))}")

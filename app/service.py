@@ -33,16 +33,6 @@ def parse_filters(raw) -> Filters | None:
     return None if f.is_empty() else f
 
 
-def check_question(question, max_chars: int) -> str:
-    """The stripped question, or QueryError with a message for an empty or too long one."""
-    q = (question or "").strip() if isinstance(question, str) else ""
-    if not q:
-        raise QueryError("请输入问题，例如：“市统计局2023年主动公开了多少条政府信息？”")
-    if len(q) > max_chars:
-        raise QueryError(f"问题太长（{len(q)} 字），请控制在 {max_chars} 字以内。")
-    return q
-
-
 class Service:
     """Holds the current Searcher (swapped after an upload) and the answer generator."""
 
@@ -53,12 +43,12 @@ class Service:
         self.index_dir, self.corpus_dir = index_dir, corpus_dir
         self.lock = threading.Lock()  # uploads are serialised; searches read self.searcher without locking
 
-    def stream(self, question: str, filters=None, history=()):
-        """AnswerState updates for a checked question (raises QueryError for bad input)."""
+    def stream(self, question: str, filters=None, history=(), prev_sources=()):
+        """AnswerState updates (app.answer validates the question and raises QueryError for bad input)."""
         from app.answer import answer_stream
 
-        q = check_question(question, self.cfg.app.max_question_chars)
-        return answer_stream(q, self.searcher, self.generator, self.cfg, filters=filters, history=history)
+        return answer_stream(question, self.searcher, self.generator, self.cfg, filters=filters,
+                             history=tuple(history), prev_sources=tuple(prev_sources))
 
     def ask(self, question: str, filters: dict | None = None) -> tuple[str, list[dict]]:
         """Answer markdown and cited sources; bad input gives a Chinese message and no sources."""

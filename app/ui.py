@@ -1,6 +1,5 @@
 """The Gradio app: four tabs plus the fixed API endpoints /ask, /similar and /report."""
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Gradio reads the real gr.Request / API type hints at runtime.
 from .render import CSS, SCROLL_JS, status_line
 from .service import Service
 
@@ -27,7 +26,9 @@ def build_app(searcher, generator, cfg, index_dir=None, embedder=None, corpus_di
             with gr.Tab("原文", id="source"):
                 picker, title, tree, body = sources.build(gr, svc, facets)
             with gr.Tab("上传与状态", id="upload"):
-                upload.build(gr, svc)
+                uploaded = upload.build(gr, svc)
+        uploaded.then(lambda: (status_line(svc.searcher.stats()), gr.Dropdown(choices=sources.report_choices(svc))),
+                      None, [header, picker], api_visibility="private")
 
         def on_load(request: gr.Request):
             params = dict(request.query_params) if request else {}
@@ -83,4 +84,5 @@ def launch_kwargs(cfg, host=None, port=None, auth=None) -> dict:
         "auth": auth or None,
         "auth_message": "请输入用户名和密码",
         "footer_links": ["api"],
+        "show_error": True,
     }

@@ -119,11 +119,20 @@ def load_docs(path: str | Path) -> list[Doc]:
     return parse_docs(read_jsonl(path), Path(path).name)
 
 
-def docs_to_reports(docs: list[Doc], parse_cfg) -> list:
-    """Parse JSONL documents into Reports exactly as the indexer parses a file, source_file = the doc id."""
+def docs_to_reports(docs: list[Doc], parse_cfg) -> tuple[list, list[tuple[str, str]]]:
+    """Parse JSONL documents into Reports as the indexer parses a file (source_file = doc id); bad ones skipped."""
+    from indexer.errors import CorpusError
     from indexer.parse import parse_text
 
-    return [parse_text(d.text, source_file=d.id, parse_cfg=parse_cfg, title=d.title) for d in docs]
+    reports, skipped = [], []
+    for d in docs:
+        try:
+            reports += parse_text(d.text, source_file=d.id, parse_cfg=parse_cfg, title=d.title)
+        except InputFileError as exc:
+            skipped.append((d.id, str(exc)))
+    if not reports:
+        raise CorpusError("语料中没有一篇文档能解析出正文")
+    return reports, skipped
 
 
 def corpus_kind(path: str | Path) -> str:

@@ -15,6 +15,13 @@ def normalise(text: str) -> str:
     return _SPACE.sub("", unicodedata.normalize("NFKC", text or ""))
 
 
+def apply_map(text: str, mapping) -> str:
+    """Replace masked forms by their originals (longest first, so 'D支部' wins over 'D'-prefixed shorter keys)."""
+    for masked, original in sorted(mapping, key=lambda kv: -len(kv[0])):
+        text = text.replace(masked, original)
+    return text
+
+
 def is_relevant(norm_texts: tuple[str, ...] | list[str], norm_answers: list[str]) -> bool:
     """A passage is relevant when any of its normalised texts (display or searchable) holds a normalised answer."""
     return any(a and a in t for a in norm_answers for t in norm_texts)

@@ -127,3 +127,16 @@ def write_outputs(out_dir: Path, stem: str, markdown: str, data: dict | None = N
             for row in per_query:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
     return written
+
+
+def retrieval_outputs(result: dict, out_dir: Path, keys: list[str], stem: str = "retrieval",
+                      title: str = "检索评测") -> str:
+    """Write the retrieval report (markdown, JSON, per-question JSONL, chart) and return the markdown."""
+    modes = result["modes"]
+    chart_keys = [k for k in _present([m["overall"] for m in modes.values()], keys)]
+    chart = bar_chart(out_dir / f"{stem}.png", {m: b["overall"] for m, b in modes.items()}, chart_keys,
+                      f"{stem} (n={result['n_answerable']}, 95% CI)")
+    markdown = retrieval_markdown(result, keys, title) + f"\n![{stem}]({chart.name})\n"
+    per_query = [{"mode": m, **row} for m, rows in result.get("per_query", {}).items() for row in rows]
+    write_outputs(out_dir, stem, markdown, {k: v for k, v in result.items() if k != "per_query"}, per_query)
+    return markdown

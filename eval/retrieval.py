@@ -72,15 +72,18 @@ def ensure_index(cfg: Config, corpus: str | Path, embedder=None, chunker: Callab
         return icfg, index_dir, {**info, "reused": True}
     t0 = time.perf_counter()
     extra = {"chunker": chunker, "chunker_name": variant or "baseline"} if chunker else {}
+    doc_skipped = []
     if kind == "dir":
-        summary = build_index(icfg, corpus_dir=corpus, index_dir=index_dir, embedder=embedder, progress=progress, **extra)
+        summary = build_index(icfg, corpus_dir=corpus, index_dir=index_dir, embedder=embedder, progress=progress,
+                              **extra)
     else:
-        reports = docs_to_reports(load_docs(corpus), icfg.parse)
+        reports, doc_skipped = docs_to_reports(load_docs(corpus), icfg.parse)
         summary = build_index(icfg, index_dir=index_dir, embedder=embedder, reports=reports, progress=progress, **extra)
     if not summary.chunks:
         raise CorpusError(f"语料中没有可检索的文本块: {corpus}")
     info = {"corpus": str(corpus), "reports": summary.reports, "chunks": summary.chunks,
-            "build_seconds": round(time.perf_counter() - t0, 2), "skipped": [list(s) for s in summary.skipped],
+            "build_seconds": round(time.perf_counter() - t0, 2),
+            "skipped": [list(s) for s in (*doc_skipped, *summary.skipped)],
             "duplicates": [list(d) for d in summary.duplicates]}
     marker.write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
     return icfg, index_dir, {**info, "reused": False}
@@ -114,11 +117,16 @@ class ChunkTexts:
         return found
 
 
-def score_query(q: Query, hits, n_relevant: int, k: int, doc_ids_of: Callable) -> dict:
+def relevance_texts(chunk, mask_map=()) -> tuple[str, ...]:
+    """Normalised forms an answer may match: display text, searchable text, display text with masks mapped."""
+    texts = (metrics.normalise(chunk.text), metrics.normalise(chunk.search_text))
+    return texts + (metrics.normalise(metrics.apply_map(chunk.text, mask_map)),) if mask_map else texts
+
+
+def score_query(q: Query, hits, n_relevant: int, k: int, doc_ids_of: Callable, mask_map=()) -> dict:
     """Per-question figures for one ranked list of Hits."""
     answers = [metrics.normalise(a) for a in q.answers]
-    flags = [metrics.is_relevant((metrics.normalise(h.chunk.text), metrics.normalise(h.chunk.search_text)), answers)
-             for h in hits[:k]]
+    flags = [metrics.is_relevant(relevance_texts(h.chunk, mask_map), answers) for h in hits[:k]]
     row = {"id": q.id, "type": q.type or "-", "first_rank": metrics.first_rank(flags), "n_relevant": n_relevant}
     for c in cutoffs(k):
         row[f"recall@{c}"] = metrics.recall_at(flags, c)
@@ -175,10 +183,14 @@ def _doc_ids_resolver(searcher):
     return resolve
 
 
-def evaluate_searcher(searcher, queries: list[Query], k: int = 10, modes=MODES) -> dict:
-    """Search every answerable query once per mode (one batch each) and score the results."""
+def evaluate_searcher(searcher, queries: list[Query], k: int = 10, modes=MODES, mask_map=()) -> dict:
+    """Search every answerable query once per mode (one batch each) and score the results.
+
+    mask_map: also match answers against the display text with masks mapped, so an index built without the
+    mapping (ablation) is judged by the same relevance as one built with it.
+    """
     answerable = [q for q in queries if not q.no_answer]
-    chunk_index = ChunkTexts([(metrics.normalise(c.text), metrics.normalise(c.search_text)) for c in searcher.chunks])
+    chunk_index = ChunkTexts([relevance_texts(c, mask_map) for c in searcher.chunks])
     n_rel = [len(chunk_index.containing([metrics.normalise(a) for a in q.answers])) for q in answerable]
     resolve = _doc_ids_resolver(searcher)
     keys = metric_keys(k)
@@ -189,7 +201,7 @@ def evaluate_searcher(searcher, queries: list[Query], k: int = 10, modes=MODES) 
         t0 = time.perf_counter()
         ranked = searcher.search_batch([q.query for q in answerable], k=k, mode=mode) if answerable else []
         seconds = time.perf_counter() - t0
-        rows = [score_query(q, hits, n, k, resolve) for q, hits, n in zip(answerable, ranked, n_rel)]
+        rows = [score_query(q, hits, n, k, resolve, mask_map) for q, hits, n in zip(answerable, ranked, n_rel)]
         result["modes"][mode] = {**aggregate(rows, keys), "search_seconds": round(seconds, 3)}
         result["per_query"][mode] = rows
     return result
@@ -197,7 +209,7 @@ def evaluate_searcher(searcher, queries: list[Query], k: int = 10, modes=MODES) 
 
 def evaluate_retrieval(cfg: Config, corpus: str | Path, queries: str | Path | list[Query], k: int = 10,
                        modes=MODES, embedder=None, chunker: Callable | None = None, variant: str = "",
-                       progress=None) -> dict:
+                       progress=None, mask_map=None) -> dict:
     """The `python -m eval retrieval` library entry: dataset in, figures out (embedder injectable for tests)."""
     from indexer.reader import Searcher
 
@@ -213,7 +225,7 @@ def evaluate_retrieval(cfg: Config, corpus: str | Path, queries: str | Path | li
         embedder = load_embedder(cfg.embedding)  # one load shared by the build and every search
     icfg, index_dir, info = ensure_index(cfg, corpus, embedder, chunker, variant, progress)
     searcher = Searcher.open(icfg, index_dir=index_dir, embedder=embedder)
-    result = evaluate_searcher(searcher, qs, k, modes)
+    result = evaluate_searcher(searcher, qs, k, modes, cfg.parse.mask_map if mask_map is None else mask_map)
     result["index"] = {**info, "dir": str(index_dir), "embedder": getattr(embedder, "name", cfg.embedding.model)}
     result["queries"] = str(queries) if not isinstance(queries, list) else "(in memory)"
     return result

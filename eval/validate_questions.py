@@ -162,7 +162,7 @@ def validate(questions: list[Mapping], corpus_texts: Mapping[str, str]) -> list[
             continue
         field_errors = _field_errors(q, label)
         errors.extend(field_errors)
-        if "id" in q:
+        if isinstance(q.get("id"), str):
             if q["id"] in seen:
                 errors.append(f"{label}：id 重复：{q['id']}")
             seen.add(q["id"])
@@ -227,10 +227,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"答案在语料中的出现次数分布：{occ}")
     for w in warnings(questions, corpus):
         print(f"警告：{w}")
+    sys.stdout.flush()
     for e in errors:
         print(f"错误：{e}", file=sys.stderr)
-    print("校验通过" if not errors else f"校验失败：{len(errors)} 个错误")
-    return 1 if errors else 0
+    if errors:
+        print(f"校验失败：{len(errors)} 个错误", file=sys.stderr)
+        return 1
+    print("校验通过")
+    return 0
 
 
 if __name__ == "__main__":

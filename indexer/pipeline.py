@@ -198,9 +198,10 @@ def build_index(cfg: Config, corpus_dir: Path | None = None, index_dir: Path | N
         else:
             parsed, size_skipped = list(reports), []
         unique = dedupe(parsed, cfg.parse.near_duplicate_threshold)
-        kept = {id(r) for r in unique}
+        kept = {(r.source_file, r.report_id) for r in unique}
         kept_ids = {r.report_id for r in unique}
-        duplicates = [(r.source_file, r.title) for r in parsed if id(r) not in kept and r.report_id in kept_ids]
+        duplicates = [(r.source_file, r.title) for r in parsed
+                      if (r.source_file, r.report_id) not in kept and r.report_id in kept_ids]
         chunks = chunker(unique) if chunker else chunk_reports(unique, cfg.chunk, cfg.parse.mask_map)
         if embedder is None:
             from .embed import load_embedder

@@ -152,3 +152,14 @@ def test_add_files_sanitises_names_and_indexes(built, tiny_cfg, fake_embedder, t
     with pytest.raises(InputFileError):
         add_files(tiny_cfg, [bad], embedder=fake_embedder)
     assert not (tiny_cfg.path(tiny_cfg.corpus.dir) / "x.exe").exists()
+
+
+def test_same_report_in_two_files_is_indexed_once(tiny_cfg, fake_embedder):
+    corpus = tiny_cfg.path(tiny_cfg.corpus.dir)
+    (corpus / "copy_of_a.txt").write_bytes((corpus / "a_统计局.txt").read_bytes())
+    summary = build_index(tiny_cfg, embedder=fake_embedder)
+    assert summary.reports == 3
+    assert [t for _, t in summary.duplicates] == ["市统计局2023年政务公开工作总结"]
+    s = Searcher.open(tiny_cfg, embedder=fake_embedder)
+    rec = [r for r in s.reports() if r["title"].startswith("市统计局")][0]
+    assert rec["also_in"]

@@ -1,8 +1,6 @@
 """Tab 问答: streaming chat with cited sources shown under the conversation, follow-ups through history."""
 from __future__ import annotations
 
-import html
-
 from indexer.errors import AssistantError
 
 from ..render import sources_panel
@@ -24,9 +22,11 @@ def filters_from(keys, values):
     return parse_filters({k: v for k, v in zip(keys, values) if v})
 
 
-def chat_text(markdown: str) -> str:
-    """Answer markdown safe for the Chatbot: HTML special characters shown as text, markdown kept."""
-    return html.escape(markdown or "", quote=False)
+def user_text(question: str) -> str:
+    """The user's question shown literally (the answer markdown arrives already escaped by app.answer)."""
+    from app.citations import escape_markdown
+
+    return escape_markdown(question or "")
 
 
 def build(gr, svc, facets: dict):
@@ -34,7 +34,7 @@ def build(gr, svc, facets: dict):
     keys = tuple(FILTER_LABELS)
     with gr.Row():
         dropdowns = filter_dropdowns(gr, facets, keys)
-    chatbot = gr.Chatbot(label="对话", height=380, elem_id="chatbot", buttons=["copy"], feedback_options=None)
+    chatbot = gr.Chatbot(label="对话", height=340, elem_id="chatbot", buttons=["copy"], feedback_options=None)
     with gr.Row():
         question = gr.Textbox(placeholder="输入问题，例如：市统计局2023年主动公开了多少条政府信息？", show_label=False,
                               scale=6, elem_id="question", max_length=svc.cfg.app.max_question_chars * 2)
@@ -42,26 +42,27 @@ def build(gr, svc, facets: dict):
         clear = gr.Button("新对话", scale=1)
     gr.Markdown("**引用来源**（点击“查看原文”在新页面中打开并定位到该段）")
     panel = gr.HTML(sources_panel([]), elem_id="sources-panel")
-    pairs = gr.State([])
+    memory = gr.State({"pairs": [], "sources": []})  # (question, answer) pairs and the last sources, per session
 
-    def respond(q, messages, history, *filter_values):
-        messages = list(messages or []) + [{"role": "user", "content": html.escape(q or "", quote=False)}]
+    def respond(q, messages, mem, *filter_values):
+        mem = mem or {"pairs": [], "sources": []}
+        messages = list(messages or []) + [{"role": "user", "content": user_text(q)}]
+        state = None
         try:
-            states = svc.stream(q, filters_from(keys, filter_values), history=tuple(history or ()))
-            state = None
-            for state in states:
-                reply = {"role": "assistant", "content": chat_text(state.markdown)}
-                yield messages + [reply], sources_panel(state.sources, state.flagged_numbers, state.not_found), history, ""
+            for state in svc.stream(q, filters_from(keys, filter_values), history=mem["pairs"],
+                                    prev_sources=mem["sources"]):
+                reply = {"role": "assistant", "content": state.markdown or "……"}
+                yield messages + [reply], sources_panel(state.sources, state.flagged_numbers, state.not_found), mem, ""
         except AssistantError as exc:
-            yield messages + [{"role": "assistant", "content": f"⚠ {html.escape(str(exc), quote=False)}"}], \
-                sources_panel([]), history, q
+            shown = sources_panel(state.sources) if state else sources_panel([])
+            yield messages + [{"role": "assistant", "content": f"⚠ {exc}"}], shown, mem, q
             return
         if state is not None:
-            yield messages + [reply], sources_panel(state.sources, state.flagged_numbers, state.not_found), \
-                list(history or []) + [(q.strip(), state.markdown)], ""
+            mem = {"pairs": mem["pairs"] + [(q.strip(), state.markdown)], "sources": state.sources}
+            yield messages + [reply], sources_panel(state.sources, state.flagged_numbers, state.not_found), mem, ""
 
-    outs = [chatbot, panel, pairs, question]
-    ins = [question, chatbot, pairs, *dropdowns]
+    outs = [chatbot, panel, memory, question]
+    ins = [question, chatbot, memory, *dropdowns]
     send.click(respond, ins, outs, api_visibility="private")
     question.submit(respond, ins, outs, api_visibility="private")
-    clear.click(lambda: ([], sources_panel([]), [], ""), None, outs, api_visibility="private")
+    clear.click(lambda: ([], sources_panel([]), {"pairs": [], "sources": []}, ""), None, outs, api_visibility="private")

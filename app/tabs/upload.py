@@ -1,7 +1,6 @@
 """Tab 上传: add report files to the index with a progress bar; file names are sanitised, never trusted as paths."""
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 import uuid
@@ -9,19 +8,13 @@ from pathlib import Path
 
 from indexer.errors import AssistantError, InputFileError
 
-from ..render import esc, status_line
+from ..render import esc, status_detail
 
-_UNSAFE = re.compile(r"[^\w\u4e00-\u9fff.\-（）()]+")
+def safe_name(name: str) -> str:
+    """A harmless single file name for an upload (the indexer's rule, so both sides agree)."""
+    from indexer.pipeline import safe_filename
 
-
-def safe_name(name: str, max_len: int = 80) -> str:
-    """A harmless file name from an uploaded one: no directories, no leading dots, only word characters."""
-    base = Path(str(name).replace("\\", "/")).name
-    stem, dot, ext = base.rpartition(".")
-    stem, ext = (stem, ext) if dot else (base, "")
-    stem = _UNSAFE.sub("_", stem).strip("._") or "report"
-    ext = re.sub(r"[^A-Za-z0-9]", "", ext).lower()
-    return stem[:max_len] + (f".{ext}" if ext else "")
+    return safe_filename(str(name))
 
 
 def check_upload(src: Path, name: str, allowed: tuple[str, ...], max_mb: float) -> None:
@@ -74,24 +67,26 @@ def add_uploads(svc, files, progress) -> str:
         summary = add_files(cfg, staged, corpus_dir=svc.corpus_dir, index_dir=svc.index_dir,
                             embedder=svc.embedder, progress=progress_adapter(progress))
         svc.reopen()
-    lines = summary.lines() if hasattr(summary, "lines") else [str(summary)]
+    # The index path is a server detail, not for the browser.
+    lines = [x for x in summary.lines() if not x.startswith("索引目录")]
     return f"已添加 {len(staged)} 个文件。\n\n" + "\n".join(f"- {esc(line.strip())}" for line in lines)
 
 
 def build(gr, svc):
-    """Upload tab; returns the status Markdown so the page load can fill it."""
-    status = gr.Markdown(status_line(svc.searcher.stats()), elem_id="index-status")
+    """Upload tab; returns the upload event so the app can refresh other tabs after it."""
+    status = gr.Markdown(status_detail(svc.searcher.stats()), elem_id="index-status")
     files = gr.File(file_count="multiple", file_types=list(svc.cfg.corpus.extensions), label="选择报告文件",
-                    type="filepath")
-    go = gr.Button("添加到索引", variant="primary")
-    result = gr.Markdown("")
+                    type="filepath", elem_id="upload-files")
+    gr.Markdown(f"支持 {'、'.join(svc.cfg.corpus.extensions)}，单个文件不超过 {svc.cfg.app.max_upload_mb:g} MB；"
+                "添加后立即可检索。")
+    go = gr.Button("添加到索引", variant="primary", elem_id="upload-go")
+    result = gr.Markdown("", elem_id="upload-result")
 
     def run(fs, progress=gr.Progress()):
         try:
             msg = add_uploads(svc, fs, progress)
         except AssistantError as exc:
             msg = f"⚠ {esc(exc)}"
-        return msg, status_line(svc.searcher.stats())
+        return msg, status_detail(svc.searcher.stats())
 
-    go.click(run, files, [result, status], api_visibility="private", concurrency_limit=1)
-    return status
+    return go.click(run, files, [result, status], api_visibility="private", concurrency_limit=1)

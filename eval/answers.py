@@ -1,0 +1,141 @@
+"""Answer evaluation: answer-string hits, citation precision, flagged numbers, refusals, over the app's answer()."""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+from indexer.config import Config, with_overrides
+
+from . import metrics
+from .datasets import Query, load_queries
+from .report import fmt, fmt_ci, table
+
+_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
+
+
+def unescape_markdown(text: str) -> str:
+    import html
+
+    return html.unescape(_MD_ESCAPE.sub(r"\1", text or ""))
+
+
+def citation_checks(markdown: str, sources: list[dict]) -> list[bool]:
+    """One flag per (sentence, citation) pair: does the cited passage support the sentence (app's support check)?"""
+    from app.citations import MIN_SUPPORT, split_answer, support
+
+    by_n = {int(s["n"]): s for s in sources if "n" in s}
+    flags = []
+    for sent in split_answer(unescape_markdown(markdown)):
+        for n in sent.cites:
+            src = by_n.get(n)
+            if src is None:
+                flags.append(False)  # a marker pointing at no shown source is an unsupported citation
+                continue
+            # the same context app/answer.py verifies against: title, unit, heading path
+            context = " ".join([src.get("report_title") or "", src.get("unit") or "", *(src.get("heading_path") or [])])
+            flags.append(support(sent.text, f"{context}\n{src.get('text', '')}") >= MIN_SUPPORT)
+    return flags
+
+
+def score_answer(q: Query, state, mask_map=()) -> dict:
+    """Per-question figures of one AnswerState; a not-found reply's list of related passages is not citing."""
+    from app.citations import strip_markers
+
+    plain = strip_markers(unescape_markdown(state.markdown))
+    text = metrics.normalise(plain) + "\x00" + metrics.normalise(metrics.apply_map(plain, mask_map))
+    answers = [metrics.normalise(a) for a in q.answers]
+    checks = [] if state.not_found else citation_checks(state.markdown, list(state.sources))
+    row = {"id": q.id, "type": q.type or "-", "no_answer": q.no_answer, "not_found": bool(state.not_found),
+           "n_citations": len(checks), "supported_citations": sum(checks),
+           "flagged_numbers": list(state.flagged_numbers), "answer": state.markdown[:500]}
+    if not q.no_answer:
+        row["contains_answer"] = 1.0 if any(a and a in text for a in answers) else 0.0
+        row["contains_all"] = 1.0 if all(a in text for a in answers if a) else 0.0
+    return row
+
+
+def summarise_answers(rows: list[dict]) -> dict:
+    """Rates over questions (with bootstrap CIs where the unit is a question)."""
+    answerable = [r for r in rows if not r["no_answer"]]
+    unanswerable = [r for r in rows if r["no_answer"]]
+    cited = [r for r in rows if r["n_citations"]]
+    out = {
+        "n": len(rows), "n_answerable": len(answerable), "n_no_answer": len(unanswerable),
+        "contains_answer": metrics.summarise([r["contains_answer"] for r in answerable]),
+        "contains_all_answers": metrics.summarise([r["contains_all"] for r in answerable]),
+        "wrong_refusal": metrics.summarise([float(r["not_found"]) for r in answerable]),
+        "correct_refusal": metrics.summarise([float(r["not_found"]) for r in unanswerable]),
+        "answers_with_flagged_numbers": metrics.summarise([float(bool(r["flagged_numbers"])) for r in rows]),
+        # micro average: every citation counts once, whichever answer it is in
+        "citation_precision": (sum(r["supported_citations"] for r in cited) / sum(r["n_citations"] for r in cited)
+                               if cited else float("nan")),
+        "citation_precision_per_answer": metrics.summarise(
+            [r["supported_citations"] / r["n_citations"] for r in cited]),
+        "citations": sum(r["n_citations"] for r in rows),
+        "flagged_numbers": sum(len(r["flagged_numbers"]) for r in rows),
+    }
+    return out
+
+
+def evaluate_answers(cfg: Config, corpus, queries, backend: str = "extractive", limit: int | None = None,
+                     embedder=None, generator=None) -> dict:
+    """Run the app's answer() on each question (first `limit`) against a cached index of the corpus."""
+    from app.answer import answer
+    from indexer.reader import Searcher
+
+    from .retrieval import ensure_index
+
+    qs: list[Query] = queries if isinstance(queries, list) else load_queries(queries)
+    if limit:
+        qs = qs[:limit]
+    cfg = with_overrides(cfg, llm={"backend": backend})
+    if generator is None:
+        from app.backends import make_generator
+
+        generator = make_generator(cfg.llm)
+    if embedder is None:
+        from indexer.embed import load_embedder
+
+        embedder = load_embedder(cfg.embedding)
+    icfg, index_dir, info = ensure_index(cfg, corpus, embedder)
+    searcher = Searcher.open(icfg, index_dir=index_dir, embedder=embedder)
+    rows, t0 = [], time.perf_counter()
+    for q in qs:
+        rows.append(score_answer(q, answer(q.query, searcher, generator, icfg), cfg.parse.mask_map))
+    seconds = time.perf_counter() - t0
+    return {"summary": summarise_answers(rows), "backend": getattr(generator, "name", backend),
+            "seconds": round(seconds, 2), "index": {**info, "dir": str(index_dir)},
+            "queries": str(queries) if not isinstance(queries, list) else "(in memory)", "per_query": rows}
+
+
+def answers_markdown(result: dict) -> str:
+    s = result["summary"]
+    rows = [
+        ["回答包含答案字符串（可回答问题）", fmt_ci(s["contains_answer"])],
+        ["回答包含全部答案字符串", fmt_ci(s["contains_all_answers"])],
+        ["引用准确率（被引资料支持该句，按引用计）", fmt(s["citation_precision"])],
+        ["引用准确率（按回答平均）", fmt_ci(s["citation_precision_per_answer"])],
+        ["含被标记数字的回答占比", fmt_ci(s["answers_with_flagged_numbers"])],
+        ["无答案问题：正确回答“未找到”", fmt_ci(s["correct_refusal"])],
+        ["可回答问题：错误回答“未找到”", fmt_ci(s["wrong_refusal"])],
+    ]
+    head = (f"# 回答评测\n\n- 后端: {result['backend']}；问题 {s['n']} 个（可回答 {s['n_answerable']}，无答案 "
+            f"{s['n_no_answer']}）；引用 {s['citations']} 处；被标记数字 {s['flagged_numbers']} 个；"
+            f"用时 {result['seconds']} 秒\n- 语料: `{result['index'].get('corpus', '')}`\n\n")
+    return head + table(["指标", "值 [95% CI]"], rows) + "\n"
+
+
+def write_answers_report(result: dict, out_dir: Path) -> str:
+    from .report import bar_chart, write_outputs
+
+    s = result["summary"]
+    keys = {"contains_answer": "contains_answer", "wrong_refusal": "wrong_refusal",
+            "correct_refusal": "correct_refusal", "flagged": "answers_with_flagged_numbers",
+            "cite_prec": "citation_precision_per_answer"}
+    chart = bar_chart(out_dir / "answers.png", {result["backend"]: {k: s[v] for k, v in keys.items()}}, list(keys),
+                      f"answers ({result['backend']}, n={s['n']}, 95% CI)")
+    markdown = answers_markdown(result) + f"\n![answers]({chart.name})\n"
+    write_outputs(out_dir, "answers", markdown, {k: v for k, v in result.items() if k != "per_query"},
+                  result["per_query"])
+    return markdown

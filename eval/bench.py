@@ -1,0 +1,345 @@
+"""Performance: index build throughput and memory, query latency, synthetic large-corpus search, quantised embedding."""
+from __future__ import annotations
+
+import math
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from indexer.config import Config
+
+from . import metrics
+from .report import fmt, line_chart, table, write_outputs
+
+DIM = 384
+N_QUERIES = 100
+DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "data" / "questions.jsonl"
+
+
+def rss_mb() -> float:
+    """Current resident memory of this process (Linux /proc), MB."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * resource.getpagesize() / 2**20
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KB
+
+
+def latency_ms(fn, items) -> dict:
+    """p50/p95/mean of fn(item) over items, milliseconds."""
+    times = []
+    for it in items:
+        t0 = time.perf_counter()
+        fn(it)
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"p50_ms": metrics.percentile(times, 50), "p95_ms": metrics.percentile(times, 95),
+            "mean_ms": float(np.mean(times)) if times else float("nan"), "n": len(times)}
+
+
+# ---------- synthetic data ----------
+
+def synthetic_vectors(n: int, dim: int = DIM, n_clusters: int = 1000, seed: int = 0, batch: int = 100_000):
+    """Unit vectors around random cluster centres (real embeddings are clustered, not uniform), made in batches."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((n_clusters, dim), dtype=np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    out = np.empty((n, dim), dtype=np.float32)
+    for s in range(0, n, batch):
+        m = min(batch, n - s)
+        noise = rng.standard_normal((m, dim), dtype=np.float32)
+        noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+        v = 0.6 * centres[rng.integers(0, n_clusters, m)] + 0.8 * noise
+        out[s : s + m] = v / np.linalg.norm(v, axis=1, keepdims=True)
+    return out
+
+
+def synthetic_queries(vectors: np.ndarray, n: int, seed: int = 1) -> np.ndarray:
+    """Noisy copies of random corpus vectors: each query has a true nearest neighbour."""
+    rng = np.random.default_rng(seed)
+    base = vectors[rng.integers(0, len(vectors), n)]
+    q = base + 0.5 * rng.standard_normal(base.shape, dtype=np.float32) / math.sqrt(vectors.shape[1])
+    return (q / np.linalg.norm(q, axis=1, keepdims=True)).astype(np.float32)
+
+
+_CJK = "政务公开信息工作建设管理服务发展推进加强落实制度机制平台群众企业经济社会安全生产环境教育卫生健康文化法治执法监督检查整改培训宣传组织领导党员干部基层社区街道乡镇项目资金预算统计数据网站平台民生就业养老医疗住房交通农业农村"
+
+
+def synthetic_vocab(size: int, seed: int = 2) -> list[str]:
+    """Two-character 'words' over common report characters, as generated Chinese text for BM25."""
+    rng = np.random.default_rng(seed)
+    chars = np.array(list(_CJK))
+    words = {"".join(rng.choice(chars, 2)) for _ in range(size * 3)}
+    return sorted(words)[:size]
+
+
+def synthetic_bm25(n: int, doc_len: int = 60, vocab_size: int = 3000, seed: int = 3, batch: int = 100_000):
+    """A bm25s index over n generated documents (Zipf word frequencies, pre-tokenised: tokenising is not timed)."""
+    import bm25s
+    from bm25s.tokenization import Tokenized
+
+    vocab = synthetic_vocab(vocab_size)
+    rng = np.random.default_rng(seed)
+    ids: list[list[int]] = []
+    for s in range(0, n, batch):
+        m = min(batch, n - s)
+        ids += (np.minimum(rng.zipf(1.3, size=(m, doc_len)), len(vocab)) - 1).tolist()
+    model = bm25s.BM25()
+    model.index(Tokenized(ids=ids, vocab={w: i for i, w in enumerate(vocab)}), show_progress=False)
+    del ids
+    return model, vocab
+
+
+def recall_vs_exact(exact_ids: np.ndarray, approx_ids: np.ndarray, k: int = 10) -> float:
+    """Share of the exact top-k that the approximate search also returns (averaged over queries)."""
+    hits = [len(set(e[:k]) & set(a[:k])) / k for e, a in zip(exact_ids, approx_ids)]
+    return float(np.mean(hits)) if hits else float("nan")
+
+
+def estimate_hnsw_seconds(measured_n: int, measured_s: float, n: int) -> float:
+    """HNSW insertion costs about log n per point."""
+    return measured_s * (n / measured_n) * (math.log(n) / math.log(measured_n))
+
+
+def bench_synthetic(n: int, cfg: Config, hnsw_max: int, n_queries: int = N_QUERIES, hnsw_seconds=None) -> dict:
+    """Exact vs approximate FAISS (and BM25) on n synthetic chunks: build time, memory, latency, recall@10."""
+    import faiss
+
+    t0 = time.perf_counter()
+    x = synthetic_vectors(n)
+    q = synthetic_queries(x, n_queries)
+    out = {"n": n, "generate_s": round(time.perf_counter() - t0, 2), "indexes": {}}
+
+    def measure(name, make):
+        before, t = rss_mb(), time.perf_counter()
+        index = make()
+        build = time.perf_counter() - t
+        row = {"build_s": round(build, 2), "memory_mb": round(rss_mb() - before, 1)}
+        row.update(latency_ms(lambda v: index.search(v[None, :], 10), q))
+        _, ids = index.search(q, 10)
+        return index, row, ids
+
+    def flat():
+        index = faiss.IndexFlatIP(DIM)
+        index.add(x)
+        return index
+
+    exact, row, exact_ids = measure("flat", flat)
+    out["indexes"]["flat"] = {**row, "recall@10_vs_exact": 1.0}
+    del exact
+
+    if n <= hnsw_max:
+        def hnsw():
+            index = faiss.IndexHNSWFlat(DIM, cfg.index.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = 40
+            index.add(x)
+            index.hnsw.efSearch = max(64, cfg.index.hnsw_m * 2)
+            return index
+
+        index, row, ids = measure("hnsw", hnsw)
+        out["indexes"]["hnsw"] = {**row, "recall@10_vs_exact": recall_vs_exact(exact_ids, ids)}
+        del index
+    elif hnsw_seconds:
+        out["indexes"]["hnsw"] = {"skipped": f"n > --hnsw-max {hnsw_max}",
+                                  "estimated_build_s": round(estimate_hnsw_seconds(*hnsw_seconds, n))}
+
+    def ivf():
+        nlist = max(1, min(cfg.index.ivf_nlist, n // 39))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(DIM), DIM, nlist, faiss.METRIC_INNER_PRODUCT)
+        sample = x[np.random.default_rng(4).choice(n, min(n, nlist * 50), replace=False)]
+        index.train(sample)
+        index.add(x)
+        index.nprobe = min(cfg.index.ivf_nprobe, nlist)
+        return index
+
+    index, row, ids = measure("ivf", ivf)
+    out["indexes"]["ivf"] = {**row, "recall@10_vs_exact": recall_vs_exact(exact_ids, ids)}
+    del index, x
+
+    before, t = rss_mb(), time.perf_counter()
+    model, vocab = synthetic_bm25(n)
+    row = {"build_s": round(time.perf_counter() - t, 2), "memory_mb": round(rss_mb() - before, 1)}
+    from bm25s.tokenization import Tokenized
+
+    rng = np.random.default_rng(5)
+    word_ids = [rng.integers(0, 200, 4).tolist() for _ in range(n_queries)]
+    vmap = {w: i for i, w in enumerate(vocab)}
+    row.update(latency_ms(lambda t_ids: model.retrieve(Tokenized(ids=[t_ids], vocab=vmap), k=10,
+                                                       show_progress=False), word_ids))
+    out["indexes"]["bm25"] = row
+    return out
+
+
+# ---------- sample corpus ----------
+
+def bench_build(cfg: Config, corpus: Path, embedder) -> dict:
+    """Full build into a temporary index (peak memory via tracemalloc and ru_maxrss), then a no-change rebuild."""
+    import tracemalloc
+
+    from indexer.config import with_overrides
+    from indexer.pipeline import build_index
+
+    from indexer.tokenize import tokenize_batch
+
+    import bm25s  # noqa: F401  one-time imports and jieba's dictionary load are not build throughput
+    import faiss  # noqa: F401
+
+    tokenize_batch(["预热分词词典"])
+    tmp = Path(tempfile.mkdtemp(prefix="eval-bench-"))
+    icfg = with_overrides(cfg, index={"dir": str(tmp)}, corpus={"dir": str(corpus)})
+    rss0 = rss_mb()
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    summary = build_index(icfg, corpus_dir=corpus, index_dir=tmp, embedder=embedder)
+    seconds = time.perf_counter() - t0
+    _, py_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    t1 = time.perf_counter()
+    again = build_index(icfg, corpus_dir=corpus, index_dir=tmp, embedder=embedder)
+    rebuild = time.perf_counter() - t1
+    return {"chunks": summary.chunks, "reports": summary.reports, "build_s": round(seconds, 2),
+            "chunks_per_s": round(summary.chunks / seconds, 1) if seconds else None,
+            "python_peak_mb": round(py_peak / 2**20, 1), "rss_growth_mb": round(rss_mb() - rss0, 1),
+            "peak_rss_mb": round(peak_rss_mb(), 1), "rebuild_unchanged_s": round(rebuild, 3),
+            "rebuild_up_to_date": bool(getattr(again, "up_to_date", False)), "index_dir": str(tmp)}
+
+
+def bench_latency(cfg: Config, index_dir: Path, embedder, questions: list[str]) -> dict:
+    from indexer.config import with_overrides
+    from indexer.reader import Searcher
+
+    searcher = Searcher.open(with_overrides(cfg, index={"dir": str(index_dir)}), index_dir=index_dir,
+                             embedder=embedder)
+    searcher.search(questions[0], mode="hybrid")  # first call pays for lazy loading
+    return {mode: latency_ms(lambda qq: searcher.search(qq, mode=mode), questions) for mode in ("dense", "bm25",
+                                                                                                 "hybrid")}
+
+
+# ---------- embedding model: torch fp32 vs int8 dynamic quantisation (vs ONNX when installed) ----------
+
+def model_variants(emb_cfg) -> dict:
+    """{"torch-fp32", "torch-int8"[, "onnx"]}: the app's Embedder (same windowing and prefixes) over each model."""
+    import copy
+    import threading
+
+    import torch
+
+    from indexer.embed import Embedder, _model_source, load_embedder
+
+    base = load_embedder(emb_cfg)
+    out = {"torch-fp32": base}
+    # dynamic int8 on the Linear layers needs no calibration data and nothing from a model hub
+    qmodel = torch.quantization.quantize_dynamic(copy.deepcopy(base._model), {torch.nn.Linear}, dtype=torch.qint8)
+    out["torch-int8"] = Embedder(emb_cfg, qmodel, threading.Lock())
+    out["torch-int8"].name = f"{emb_cfg.model}-int8dyn"  # its own cached index and fingerprint
+    try:
+        import optimum.onnxruntime  # noqa: F401
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        return out
+    onnx = SentenceTransformer(_model_source(emb_cfg, None), device="cpu", backend="onnx", local_files_only=True)
+    out["onnx"] = Embedder(emb_cfg, onnx, threading.Lock())
+    out["onnx"].name = f"{emb_cfg.model}-onnx"
+    return out
+
+
+def bench_models(cfg: Config, corpus: Path, questions_file: Path | None, passages: list[str]) -> dict:
+    """Encoding speed of each variant on the same passages, and the dense retrieval quality each keeps."""
+    from .retrieval import evaluate_retrieval
+
+    out = {}
+    for name, emb in model_variants(cfg.embedding).items():
+        emb.encode_passages(passages[:8])  # warm-up
+        t0 = time.perf_counter()
+        emb.encode_passages(passages)
+        seconds = time.perf_counter() - t0
+        row = {"passages_per_s": round(len(passages) / seconds, 1), "n_passages": len(passages)}
+        if questions_file is not None:
+            res = evaluate_retrieval(cfg, corpus, questions_file, k=10, modes=("dense",), embedder=emb)
+            row.update({m: res["modes"]["dense"]["overall"].get(m) for m in ("recall@1", "recall@5", "mrr@10")})
+        out[name] = row
+    try:
+        import optimum.onnxruntime  # noqa: F401
+    except ImportError:
+        out["onnx"] = {"skipped": "optimum[onnxruntime] 未安装（pip install optimum onnxruntime 后重跑）"}
+    return out
+
+
+# ---------- orchestration ----------
+
+def _sample_passages(index_dir: Path, n: int = 256) -> list[str]:
+    from indexer.store import current_generation, read_jsonl
+
+    gen = current_generation(index_dir)
+    rows = read_jsonl(gen / "chunks.jsonl") if gen else []
+    return [r["search_text"] for r in rows[:n]]
+
+
+def run_bench(cfg: Config, out_dir: Path, corpus=None, queries=None, sizes=(), parts=("build", "latency"),
+              embedder=None, hnsw_max: int = 200_000) -> tuple[dict, str]:
+    """Run the selected parts; writes bench.md/json and charts into out_dir; returns (figures, markdown)."""
+    corpus = Path(corpus) if corpus else cfg.path(cfg.corpus.dir)
+    qfile = Path(queries) if queries else (DEFAULT_QUESTIONS if DEFAULT_QUESTIONS.is_file() else None)
+    result: dict = {"sizes": list(sizes), "parts": list(parts)}
+    md = ["# 性能基准", ""]
+    if {"build", "latency"} & set(parts):
+        if embedder is None:
+            from indexer.embed import load_embedder
+
+            t0 = time.perf_counter()
+            embedder = load_embedder(cfg.embedding)
+            result["model_load_s"] = round(time.perf_counter() - t0, 2)
+        b = bench_build(cfg, corpus, embedder)
+        result["build"] = b
+        md += ["## 样例语料建索引", "", table(["指标", "值"], [[k, fmt(v) if isinstance(v, float) else v]
+                                                       for k, v in b.items() if k != "index_dir"]), ""]
+        if "latency" in parts:
+            from .datasets import load_queries
+
+            qs = [q.query for q in load_queries(qfile)] if qfile else ["市统计局主动公开了多少条政府信息？"] * 20
+            lat = bench_latency(cfg, Path(b["index_dir"]), embedder, qs)
+            result["latency"] = lat
+            md += ["## 单次查询延迟（样例语料）", "", table(["模式", "p50 ms", "p95 ms", "n"],
+                                                 [[m, fmt(v["p50_ms"], 1), fmt(v["p95_ms"], 1), v["n"]]
+                                                  for m, v in lat.items()]), ""]
+        import shutil
+
+        shutil.rmtree(b["index_dir"], ignore_errors=True)
+    if "synthetic" in parts and sizes:
+        syn, measured = [], None
+        for n in sorted(sizes):
+            r = bench_synthetic(n, cfg, hnsw_max, hnsw_seconds=measured)
+            if "build_s" in r["indexes"].get("hnsw", {}):
+                measured = (n, r["indexes"]["hnsw"]["build_s"])
+            syn.append(r)
+        result["synthetic"] = syn
+        rows = [[r["n"], name, v.get("build_s", f"≈{v.get('estimated_build_s', '–')}（未建）"), v.get("memory_mb", "–"),
+                 fmt(v.get("p50_ms"), 2), fmt(v.get("p95_ms"), 2), fmt(v.get("recall@10_vs_exact"))]
+                for r in syn for name, v in r["indexes"].items()]
+        names = ["flat", "hnsw", "ivf", "bm25"]
+        series = {nm: [r["indexes"].get(nm, {}).get("p50_ms", float("nan")) for r in syn] for nm in names}
+        chart = line_chart(out_dir / "bench_synthetic_latency.png", [r["n"] for r in syn], series, "chunks",
+                           "p50 latency (ms)", "single-query latency, synthetic corpus", logx=True)
+        md += ["## 合成语料（384 维聚类单位向量 + 生成的中文词 BM25）", "",
+               table(["文本块", "索引", "构建 s", "内存 MB", "p50 ms", "p95 ms", "recall@10 vs 精确"], rows), "",
+               f"![latency]({chart.name})", ""]
+    if "quant" in parts:
+        from .retrieval import ensure_index
+
+        _, idx_dir, _ = ensure_index(cfg, corpus, embedder)
+        models = bench_models(cfg, corpus, qfile, _sample_passages(idx_dir))
+        result["models"] = models
+        md += ["## 嵌入模型：torch fp32 / int8 动态量化 / ONNX", "",
+               table(["变体", "段落/秒", "dense R@1", "dense R@5", "MRR@10"],
+                     [[n, v.get("passages_per_s", v.get("skipped", "–")),
+                       *[fmt((v.get(m) or {}).get("mean")) for m in ("recall@1", "recall@5", "mrr@10")]]
+                      for n, v in models.items()]), ""]
+    markdown = "\n".join(md)
+    write_outputs(out_dir, "bench", markdown, result)
+    return result, markdown

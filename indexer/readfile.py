@@ -1,0 +1,128 @@
+"""Read one report file (.txt/.md/.docx/.pdf) into text, or raise InputFileError with a Chinese message."""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from .errors import InputFileError
+
+SUPPORTED = (".txt", ".md", ".docx", ".pdf")
+_ZIP_RATIO = 20  # a .docx expanding to more than this many times its limit is treated as a zip bomb
+
+
+def text_quality(text: str) -> float:
+    """Share of characters that look like text (printable, CJK, common whitespace)."""
+    if not text:
+        return 0.0
+    bad = sum(1 for c in text if (ord(c) < 32 and c not in "\n\r\t\f") or c in "\ufffd\x7f")
+    return 1 - bad / len(text)
+
+
+def decode_bytes(data: bytes, name: str = "文件") -> str:
+    """UTF-8 (BOM stripped), UTF-16 with BOM, GB18030/GBK, else charset-normalizer's guess; never mojibake silently."""
+    if not data.strip():
+        raise InputFileError(f"{name} 是空文件")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return _checked(data.decode("utf-16"), name)
+        except UnicodeDecodeError as exc:
+            raise InputFileError(f"{name} 的 UTF-16 编码已损坏") from exc
+    if b"\x00" in data:
+        raise InputFileError(f"{name} 是二进制文件，不是文本")
+    try:
+        return _checked(data.decode("utf-8-sig"), name)
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(data) - 3 and exc.start > 0:  # UTF-8 cut inside its last character
+            return _checked(data[: exc.start].decode("utf-8-sig"), name)
+    try:
+        return _checked(data.decode("gb18030"), name)
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise InputFileError(f"{name} 的文字编码无法识别（请另存为 UTF-8）")
+    return _checked(str(best), name)
+
+
+def _checked(text: str, name: str) -> str:
+    if not text.strip():
+        raise InputFileError(f"{name} 内容为空")
+    if text_quality(text) < 0.95:
+        raise InputFileError(f"{name} 看起来是二进制文件或编码错误，无法作为文本读取")
+    return text
+
+
+def read_docx(path: Path, max_bytes: int) -> str:
+    """Paragraphs and table cells (one per line) in document order."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            if sum(i.file_size for i in z.infolist()) > max_bytes * _ZIP_RATIO:
+                raise InputFileError(f"{path.name} 解压后过大，拒绝读取")
+        import docx
+        from docx.table import Table
+        from docx.text.paragraph import Paragraph
+
+        doc = docx.Document(str(path))
+        lines: list[str] = []
+        for child in doc.element.body.iterchildren():
+            tag = child.tag.rsplit("}", 1)[-1]
+            if tag == "p":
+                lines.append(Paragraph(child, doc).text)
+            elif tag == "tbl":
+                for row in Table(child, doc).rows:
+                    seen: list[str] = []
+                    for cell in row.cells:
+                        if cell.text.strip() and cell.text not in seen:  # merged cells repeat their text
+                            seen.append(cell.text)
+                    lines.extend(seen)
+    except InputFileError:
+        raise
+    except Exception as exc:  # python-docx raises many kinds on a damaged package
+        raise InputFileError(f"{path.name} 不是有效的 Word(.docx) 文件或已损坏") from exc
+    return _checked("\n".join(lines), path.name)
+
+
+def read_pdf(path: Path) -> str:
+    """Text of every page; a scanned PDF without a text layer is an error."""
+    try:
+        from pypdf import PdfReader
+
+        reader = PdfReader(str(path))
+        if reader.is_encrypted:
+            raise InputFileError(f"{path.name} 是加密的 PDF，无法读取")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except InputFileError:
+        raise
+    except Exception as exc:
+        raise InputFileError(f"{path.name} 不是有效的 PDF 文件或已损坏") from exc
+    text = "\n".join(pages)
+    if not text.strip():
+        raise InputFileError(f"{path.name} 中没有可提取的文字（可能是扫描件）")
+    return _checked(text, path.name)
+
+
+def read_source(path: Path, max_bytes: int) -> str:
+    """Decoded text of one report file; raises InputFileError for anything that cannot be read as a report."""
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in SUPPORTED:
+        raise InputFileError(f"不支持的文件类型 {ext or '（无扩展名）'}：{path.name}（支持 {' '.join(SUPPORTED)}）")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputFileError(f"无法读取文件 {path.name}：{exc.strerror or exc}") from exc
+    if size == 0:
+        raise InputFileError(f"{path.name} 是空文件")
+    if size > max_bytes:
+        raise InputFileError(f"{path.name} 太大（{size / 1048576:.1f} MB，上限 {max_bytes / 1048576:.1f} MB）")
+    if ext == ".docx":
+        return read_docx(path, max_bytes)
+    if ext == ".pdf":
+        return read_pdf(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputFileError(f"无法读取文件 {path.name}：{exc.strerror or exc}") from exc
+    return decode_bytes(data, path.name)

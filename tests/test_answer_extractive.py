@@ -1,0 +1,112 @@
+"""Extractive back-end: question intents, fact questions answered by the sentence holding the figure, short answers."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.backends.extractive import ExtractiveGenerator, detect_intent
+from app.citations import verify
+from app.notfound import NOT_FOUND_TEXT
+from tests.fake_llm import CHUNKS, FakeSearcher, hits_for
+
+
+def run(question: str, hits=None) -> str:
+    hits = hits if hits is not None else FakeSearcher().search(question)
+    pieces = list(ExtractiveGenerator().stream(question, hits, []))
+    assert pieces, "the generator must yield at least once"
+    for a, b in zip(pieces, pieces[1:]):
+        assert b.startswith(a), "each piece extends the previous one"
+    return pieces[-1]
+
+
+@pytest.mark.parametrize("question, kind, unit", [
+    ("市统计局全年主动公开了多少条政府信息？", "count", "条"),
+    ("受理了几件依申请公开？", "count", "件"),
+    ("隐患整改率是多少", "count", "%"),
+    ("罚没款金额是多少", "count", "元"),
+    ("市统计局存在哪些问题？", "problem", None),
+    ("下一步有什么打算", "plan", None),
+    ("县住建局是怎么推进依法行政的", "measure", None),
+])
+def test_detect_intent(question, kind, unit):
+    intent = detect_intent(question)
+    assert intent.kind == kind and intent.unit == unit
+
+
+def test_per_report_listing_is_detected():
+    assert detect_intent("哪些单位存在问题？").per_report
+
+
+@pytest.mark.parametrize("question, figure, wrong", [
+    ("市统计局全年主动公开了多少条政府信息？", "915条", "12件"),
+    ("市统计局全年受理了几件政府信息公开申请？", "12件", "915条"),
+    ("县住建局办理了多少件行政处罚案件？", "43件", "217处"),
+    ("XX街道隐患整改率是多少？", "96.8%", "43件"),
+    ("XX街道排查了多少处企业安全隐患？", "217处", "915条"),
+])
+def test_fact_question_is_answered_by_the_sentence_with_the_figure(question, figure, wrong):
+    text = run(question)
+    first = text.split("。")[0]
+    assert figure in first
+    assert wrong not in text
+    assert re.search(r"\[\d\]。$", text)
+
+
+def test_answer_is_short_and_every_sentence_is_cited_and_supported():
+    hits = FakeSearcher().search("县住建局推进法治政府建设的做法")
+    text = run("县住建局推进法治政府建设的做法", hits)
+    assert len(text) <= 320
+    v = verify(text, [h.chunk.text for h in hits], [h.chunk.report_title for h in hits])
+    assert all(s.cites for s in v.sentences)
+    assert not v.changes and not v.flagged_numbers
+
+
+def test_problem_question_quotes_the_problem_section_of_the_named_unit():
+    text = run("市统计局存在哪些问题？", hits_for(CHUNKS))
+    assert "公开内容不够全面" in text and "解读形式较为单一" in text
+    assert "小微企业" not in text and "执法人员" not in text
+
+
+def test_which_units_question_gives_one_sentence_per_report_named():
+    text = run("哪些单位存在问题？", hits_for([CHUNKS[1], CHUNKS[4], CHUNKS[6]]))
+    assert all(u in text for u in ("市统计局", "县住建局", "XX街道"))
+    assert text.count("[") == 3
+
+
+def test_plan_question_keeps_the_report_order():
+    text = run("市统计局下一步有什么计划？", hits_for(CHUNKS[:3]))
+    assert "加强队伍建设" in text and text.index("加强队伍建设") < text.index("丰富解读形式")
+
+
+def test_citation_number_points_at_the_passage_used():
+    hits = hits_for([CHUNKS[5], CHUNKS[0]])
+    text = run("市统计局全年主动公开了多少条政府信息？", hits)
+    assert "915条" in text and "[2]" in text and "[1]" not in text
+
+
+def test_unrelated_question_says_not_found():
+    assert run("火星基地的建设进展", hits_for(CHUNKS[:2])) == NOT_FOUND_TEXT
+    assert run("任何问题", []) == NOT_FOUND_TEXT
+
+
+def test_long_sentence_is_cut_to_the_clauses_around_the_figure():
+    long = ("为贯彻落实上级部署，我局高度重视，多次召开会议研究部署，明确责任分工，细化工作措施，强化督促检查，"
+            "确保各项任务落到实处，全年累计开展执法检查128次，发现问题线索23条，并全部移交相关部门依法处理，"
+            "同时建立健全长效机制，推动形成齐抓共管的良好工作格局，取得了明显成效。")
+    hits = hits_for([CHUNKS[0].__class__(**{**CHUNKS[0].__dict__, "text": long})])
+    text = run("全年开展了多少次执法检查？", hits)
+    assert "128次" in text and len(text) < len(long)
+
+
+def test_is_deterministic():
+    q = "哪些单位存在问题？"
+    assert run(q) == run(q)
+
+
+def test_sentence_that_only_restates_the_question_brings_the_next_one():
+    text = ("我局合理调整了个体双定户纳税定额。受疫情影响的个体双定户，月核定经营额超过10万元的统一调整至10万元以下。"
+            "此外还开展了纳税服务宣传活动，组织线上培训多场。")
+    hits = hits_for([CHUNKS[0].__class__(**{**CHUNKS[0].__dict__, "text": text})])
+    out = run("如何调整个体双定户纳税定额？", hits)
+    assert "统一调整至10万元以下[1]。" in out and "宣传活动" not in out

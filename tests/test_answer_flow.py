@@ -1,0 +1,121 @@
+"""answer_stream end to end with a fake Searcher and scripted LLMs: validation, sources first, checks, not-found."""
+from __future__ import annotations
+
+import pytest
+
+from app.answer import AnswerState, answer, answer_stream
+from app.backends.extractive import ExtractiveGenerator
+from app.notfound import NOT_FOUND_TEXT, Thresholds
+from indexer.config import load_config, with_overrides
+from indexer.errors import GenerationError, QueryError
+from indexer.models import Filters
+from tests.fake_llm import CHUNKS, Chunk, FakeSearcher, ScriptedLLM
+
+
+@pytest.fixture
+def cfg():
+    return with_overrides(load_config(), app={"max_question_chars": 50}, search={"k": 3})
+
+
+def test_empty_and_too_long_questions_raise_at_call_time(cfg):
+    for q in ["", "   \n", None, "\x00\x01"]:
+        with pytest.raises(QueryError, match="请输入"):
+            answer_stream(q, FakeSearcher(), ExtractiveGenerator(), cfg)
+    with pytest.raises(QueryError, match="文字"):
+        answer_stream(b"\xff\xfe", FakeSearcher(), ExtractiveGenerator(), cfg)
+    with pytest.raises(QueryError, match="50 字以内"):
+        answer_stream("问" * 51, FakeSearcher(), ExtractiveGenerator(), cfg)
+
+
+def test_first_state_carries_sources_and_last_is_checked(cfg):
+    llm = ScriptedLLM("全年主动公开政府信息915条[1]。")
+    states = list(answer_stream("市统计局全年主动公开了多少条政府信息？", FakeSearcher(), llm, cfg))
+    first, last = states[0], states[-1]
+    assert isinstance(first, AnswerState) and not first.done and first.markdown == ""
+    assert first.sources and first.sources[0]["n"] == 1 and "chunk_id" in first.sources[0]
+    assert first.timings["first_source_s"] >= 0 and "total_s" not in first.timings
+    assert len(states) >= 3 and all(not s.done for s in states[:-1])
+    assert last.done and not last.not_found and last.backend == "fake-llm"
+    assert last.markdown == "全年主动公开政府信息915条[1]。"
+    src = last.sources[0]
+    assert src["cited"] and src["highlights"]
+    s, e = src["highlights"][0]
+    assert "915条" in src["text"][s:e]
+    assert last.timings["total_s"] >= last.timings["first_source_s"]
+    assert len(llm.calls[0][1]) <= cfg.search.k
+
+
+def test_wrong_citation_is_fixed_and_invented_number_flagged(cfg):
+    searcher = FakeSearcher()
+    hits = searcher.search("县住建局执法")
+    problem_n = next(i for i, h in enumerate(hits, 1) if "专业能力" in h.chunk.text)
+    other_n = 1 if problem_n != 1 else 2
+    llm = ScriptedLLM(f"执法人员专业能力有待提升[{other_n}]。全年办理行政处罚案件48件[{problem_n}]。")
+    last = answer("县住建局执法", searcher, llm, cfg)
+    assert f"专业能力有待提升[{problem_n}]" in last.markdown
+    assert last.flagged_numbers == ["48件"]
+    assert "48件" in last.markdown
+
+
+def test_not_found_lists_related_passages_without_calling_the_generator(cfg):
+    llm = ScriptedLLM("不应被调用[1]。")
+    last = answer("市统计局的财政预算执行情况如何？", FakeSearcher(), llm, cfg)
+    assert last.done and last.not_found and llm.calls == []
+    assert last.markdown.startswith(NOT_FOUND_TEXT) and "可能相关的资料" in last.markdown
+    assert last.sources and "- [1]" in last.markdown
+
+
+def test_generator_saying_not_found_is_reported_as_not_found(cfg):
+    last = answer("市统计局全年主动公开了多少条政府信息？", FakeSearcher(), ScriptedLLM("资料中未找到相关数字。"), cfg)
+    assert last.not_found and last.markdown.startswith("资料中未找到相关数字。")
+
+
+def test_thresholds_are_honoured(cfg):
+    strict = Thresholds(min_coverage=1.01)
+    last = answer("市统计局全年主动公开了多少条政府信息？", FakeSearcher(), ExtractiveGenerator(), cfg, thresholds=strict)
+    assert last.not_found
+
+
+def test_follow_up_question_is_rewritten_before_search(cfg):
+    searcher = FakeSearcher()
+    history = [("市统计局全年主动公开了多少条政府信息？", "全年主动公开政府信息915条[1]。")]
+    last = answer("那存在哪些问题？", searcher, ExtractiveGenerator(), cfg, history=history)
+    assert last.rewritten_query == "市统计局存在哪些问题？" and searcher.queries == ["市统计局存在哪些问题？"]
+    assert "公开内容不够全面" in last.markdown and "小微企业" not in last.markdown
+
+
+def test_filters_reach_the_searcher(cfg):
+    last = answer("存在哪些问题和不足？", FakeSearcher(), ExtractiveGenerator(), cfg, filters=Filters(unit=("县住建局",)))
+    assert {s["unit"] for s in last.sources} == {"县住建局"}
+
+
+def test_generation_error_comes_after_the_sources(cfg):
+    llm = ScriptedLLM("全年主动公开政府信息915条[1]。", fail_with=GenerationError("生成服务超时"))
+    it = answer_stream("市统计局全年主动公开了多少条政府信息？", FakeSearcher(), llm, cfg)
+    first = next(it)
+    assert first.sources
+    with pytest.raises(GenerationError):
+        list(it)
+
+
+def test_report_text_in_the_answer_is_escaped(cfg):
+    evil = Chunk(**{**CHUNKS[0].__dict__, "chunk_id": "evil", "text": "全年主动公开<img src=x onerror=alert(1)>政府信息915条。"})
+    last = answer("主动公开政府信息多少条", FakeSearcher([evil]), ExtractiveGenerator(), cfg)
+    assert "<img" not in last.markdown and "&lt;img" in last.markdown and "915条" in last.markdown
+
+
+def test_extractive_end_to_end_answers_the_fact(cfg):
+    last = answer("县住建局办理了多少件行政处罚案件？", FakeSearcher(), ExtractiveGenerator(), cfg)
+    assert "43件" in last.markdown and not last.flagged_numbers and not last.not_found
+    assert sum(s["cited"] for s in last.sources) == 1
+
+
+def test_empty_generation_is_not_found(cfg):
+    last = answer("市统计局全年主动公开了多少条政府信息？", FakeSearcher(), ScriptedLLM(""), cfg)
+    assert last.done and last.not_found and last.markdown.startswith(NOT_FOUND_TEXT)
+
+
+def test_malformed_history_items_are_ignored(cfg):
+    history = [("市统计局全年主动公开了多少条政府信息？", "915条[1]。"), "garbage", ("only-one",)]
+    last = answer("那存在哪些问题？", FakeSearcher(), ExtractiveGenerator(), cfg, history=history)
+    assert last.rewritten_query == "市统计局存在哪些问题？"

@@ -1,0 +1,75 @@
+"""HTML rendering: report text is always escaped, highlights and anchors never produce overlapping tags."""
+import re
+
+from app.render import esc, excerpt, status_detail, heading_tree, highlight, merge_spans, report_body, similar_panel, source_card, sources_panel
+
+EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def test_merge_spans_clamps_and_merges():
+    assert merge_spans([(5, 8), (0, 2), (1, 3), (7, 20), (-4, 0), (9, 9)], 10) == [(0, 3), (5, 10)]
+    assert merge_spans(None, 5) == []
+
+
+def test_highlight_escapes_inside_and_outside_marks():
+    out = highlight("a<b>c&d", [(1, 4)])
+    assert out == "a<mark>&lt;b&gt;</mark>c&amp;d"
+
+
+def test_source_card_escapes_everything_and_links_to_passage():
+    src = {"n": 1, "report_id": "r&1", "chunk_id": "c\"2", "report_title": EVIL, "heading_path": [EVIL],
+           "unit": EVIL, "year": 2023, "section_role": "存在问题", "text": "前" + EVIL + "后", "highlights": [[0, 1]]}
+    html = source_card(src)
+    assert "<script" not in html and "<img" not in html and "&lt;script&gt;" in html
+    assert 'href="?report=r%261&amp;chunk=c%222"' in html
+    assert "<mark>前</mark>" in html
+
+
+def test_sources_panel_warns_about_flagged_numbers_and_not_found():
+    assert "915" in sources_panel([], flagged_numbers=["915"]) and "warn" in sources_panel([], ["915"])
+    assert "未在已索引的报告中找到" in sources_panel([], not_found=True)
+    base = {"report_id": "r", "report_title": "T", "heading_path": [], "text": "x"}
+    panel = sources_panel([{**base, "n": 1, "cited": False, "chunk_id": "a"}, {**base, "n": 2, "cited": True,
+                                                                               "chunk_id": "b"}])
+    assert panel.index("[2]") < panel.index("<details>") < panel.index("[1]")
+
+
+def test_similar_panel_copy_button_holds_escaped_text():
+    res = [{"sentence": EVIL, "matches": [{"report_id": "r", "chunk_id": "c", "report_title": "T", "heading_path": [],
+                                           "section_role": "存在问题", "text": EVIL, "shared": [[0, 8]],
+                                           "shared_ratio": 0.5}]}]
+    html = similar_panel(res)
+    assert "<script" not in html and "<img" not in html
+    assert 'data-text="&lt;script&gt;alert(&quot;x&quot;)' in html and "【存在问题】" in html and "50%" in html
+
+
+def test_report_body_anchors_headings_and_target_without_overlap():
+    text = "标题\n一、概况\n正文<b>内容</b>很多\n二、问题\n问题描述"
+    two = text.index("二、问题")
+    sections = [{"heading": "一、概况", "level": 1, "start": 3, "end": two},
+                {"heading": "二、问题", "level": 1, "start": two, "end": len(text)}]
+    html = report_body(text, sections, target=(6, 30))
+    assert '<a id="sec-0"></a>' in html and '<a id="sec-1"></a>' in html and '<a id="passage-target"></a>' in html
+    assert "<b>" not in html and "&lt;b&gt;" in html
+    # Every opened tag closes before the next one opens: no nesting of mark inside span across a boundary.
+    assert re.sub(r"<[^>]+>", "", html).replace("&lt;", "<").replace("&gt;", ">") == text
+    marked = "".join(re.findall(r'<mark class="target">(.*?)</mark>', html, re.S))
+    assert re.sub(r"<[^>]+>", "", marked).replace("&lt;", "<").replace("&gt;", ">") == text[6:30]
+    assert '<mark class="target"><span class="h">二、问题</span></mark>' in html
+    assert 'href="#sec-1"' in heading_tree(sections) and esc("<") == "&lt;"
+
+
+def test_excerpt_cuts_long_passages_around_shared_text():
+    text = "甲" * 300 + "主动公开<信息>" + "乙" * 300
+    start = text.index("主动")
+    out = excerpt(text, [(start, start + 4)], width=100)
+    assert out.startswith("…") and out.endswith("…") and "<mark>主动公开</mark>&lt;信息&gt;" in out
+    assert len(re.sub(r"<[^>]+>", "", out)) < 120
+    assert excerpt("短句", [(0, 1)]) == "<mark>短</mark>句"
+
+
+def test_status_detail_lists_counts_escaped():
+    out = status_detail({"reports": 2, "chunks": 9, "model": "m<1>", "per_unit": {"市统计局": 1, "<b>": 1},
+                         "per_topic": {}})
+    assert "2 份报告" in out and "9 个段落" in out and "m&lt;1&gt;" in out and "市统计局 1" in out
+    assert "&lt;b&gt; 1" in out and "按主题：无" in out

@@ -1,0 +1,165 @@
+"""The team's question set is valid against the sample corpus, and the validator catches bad sets."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from eval.validate_questions import (
+    DEFAULT_CORPUS,
+    DEFAULT_QUESTIONS,
+    bigram_overlap,
+    count_occurrences,
+    decode_bytes,
+    load_corpus,
+    main,
+    parse_lines,
+    validate,
+    warnings,
+)
+from indexer.errors import CorpusError, InputFileError
+
+CORPUS = {
+    "a.txt": "市统计局2023年政务公开工作总结\n全年共受理政府信息公开申请12件，均按时办结。\nD员干部带头XX传统计法。\n",
+    "b.txt": "县住建局总结\n全年办理行政处罚案件43件，罚没款共计85万元。\n",
+}
+
+
+def _q(**over):
+    q = {"id": "q1", "query": "市统计局受理了多少件公开申请？", "answers": ["受理政府信息公开申请12件"],
+         "type": "fact", "report_title": "市统计局2023年政务公开工作总结", "note": ""}
+    q.update(over)
+    return q
+
+
+@pytest.fixture(scope="module")
+def real_set():
+    questions, errors = parse_lines(DEFAULT_QUESTIONS.read_text(encoding="utf-8").splitlines())
+    return questions, errors, load_corpus(DEFAULT_CORPUS)
+
+
+def test_real_set_is_valid(real_set):
+    questions, parse_errors, corpus = real_set
+    assert parse_errors == []
+    assert validate(questions, corpus) == []
+    assert len(questions) >= 80
+
+
+def test_real_set_covers_every_type_and_every_corpus_file(real_set):
+    questions, _, corpus = real_set
+    types = {q["type"] for q in questions}
+    assert types == {"fact", "paraphrase", "multi", "masked", "draft", "no_answer"}
+    answers = [a for q in questions for a in q["answers"]]
+    for name, text in corpus.items():
+        assert any(a in text for a in answers), f"{name} 没有任何题目"
+
+
+def test_real_set_answers_are_distinctive(real_set):
+    questions, _, corpus = real_set
+    answers = [a for q in questions for a in q["answers"]]
+    assert max(count_occurrences(answers, corpus).values()) <= 3
+
+
+def test_good_question_passes():
+    assert validate([_q()], CORPUS) == []
+
+
+def test_answer_missing_from_corpus_is_an_error():
+    errors = validate([_q(answers=["受理政府信息公开申请13件"])], CORPUS)
+    assert len(errors) == 1 and "找不到" in errors[0]
+
+
+def test_duplicate_id_is_an_error():
+    errors = validate([_q(), _q()], CORPUS)
+    assert any("id 重复" in e for e in errors)
+
+
+def test_unknown_type_is_an_error():
+    errors = validate([_q(type="trivia")], CORPUS)
+    assert any("未知题型" in e for e in errors)
+
+
+def test_missing_field_and_wrong_field_type_are_errors():
+    q = _q()
+    del q["report_title"]
+    errors = validate([q, _q(id="q2", answers="受理政府信息公开申请12件")], CORPUS)
+    assert any("缺少字段 report_title" in e for e in errors)
+    assert any("answers 类型应为 list" in e for e in errors)
+
+
+def test_no_answer_must_have_empty_answers_and_others_must_not():
+    errors = validate([_q(type="no_answer"), _q(id="q2", answers=[])], CORPUS)
+    assert any("no_answer" in e for e in errors)
+    assert any("至少需要一个答案" in e for e in errors)
+    assert validate([_q(type="no_answer", answers=[], report_title="")], CORPUS) == []
+
+
+def test_answer_length_and_noise_rules():
+    too_short = _q(answers=["12件"])
+    too_long = _q(id="q2", answers=["x" * 41])
+    spans_line = _q(id="q3", answers=["均按时办结。\nD员干部"])
+    errors = validate([too_short, too_long, spans_line], CORPUS)
+    assert sum("长度" in e for e in errors) == 2
+    assert any("换行" in e for e in errors)
+
+
+def test_multi_needs_two_answers_and_masked_needs_masked_form():
+    multi = _q(type="multi")
+    masked_ok = _q(id="q2", type="masked", query="哪些党员带头宣传统计法？", answers=["D员干部带头XX传统计法"])
+    masked_bad = _q(id="q3", type="masked", query="哪些党员带头宣传统计法？")
+    errors = validate([multi, masked_ok, masked_bad], CORPUS)
+    assert any("multi 题至少需要两个答案" in e for e in errors)
+    assert not any("(q2)" in e for e in errors)
+    assert any("(q3)" in e and "遮蔽形式" in e for e in errors)
+
+
+def test_parse_lines_reports_bad_json_and_non_objects():
+    questions, errors = parse_lines(['{"id": "q1"}', "", "{not json", "[1, 2]"])
+    assert questions == [{"id": "q1"}]
+    assert [e[:3] for e in errors] == ["第3行", "第4行"]
+
+
+def test_count_occurrences_and_warning_above_three():
+    corpus = {"x.txt": "依申请公开0件；" * 4, "y.txt": "依申请公开0件"}
+    assert count_occurrences(["依申请公开0件", "没有的句子"], corpus) == {"依申请公开0件": 5, "没有的句子": 0}
+    found = warnings([_q(answers=["依申请公开0件"])], corpus)
+    assert len(found) == 1 and "5 次" in found[0]
+
+
+def test_paraphrase_copying_the_passage_is_warned():
+    assert bigram_overlap("受理政府信息公开申请12件", "受理政府信息公开申请12件") == 1.0
+    assert bigram_overlap("天气如何", "受理政府信息公开申请12件") == 0.0
+    copied = _q(type="paraphrase", query="受理政府信息公开申请12件吗")
+    assert any("改写题" in w for w in warnings([copied], CORPUS))
+
+
+def test_decode_bytes_handles_gbk_bom_and_rejects_empty_or_binary():
+    text = "市统计局2023年政务公开工作总结，全年共受理政府信息公开申请十二件，均在法定期限内办结。"
+    assert decode_bytes(text.encode("gb18030")) == text
+    assert decode_bytes(b"\xef\xbb\xbf" + "总结\r\n".encode()) == "总结\n"
+    with pytest.raises(InputFileError):
+        decode_bytes(b"")
+    with pytest.raises(InputFileError):
+        decode_bytes(b"\x89PNG\x00\x00\x01\x02" * 10)
+
+
+def test_load_corpus_errors(tmp_path):
+    with pytest.raises(CorpusError):
+        load_corpus(tmp_path / "missing")
+    (tmp_path / "image.png").write_bytes(b"\x89PNG")
+    with pytest.raises(CorpusError):
+        load_corpus(tmp_path)
+
+
+def test_cli_exit_codes(tmp_path, capsys):
+    corpus_dir = tmp_path / "corpus"
+    corpus_dir.mkdir()
+    for name, text in CORPUS.items():
+        (corpus_dir / name).write_text(text, encoding="utf-8")
+    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
+    good.write_text(json.dumps(_q(), ensure_ascii=False) + "\n", encoding="utf-8")
+    bad.write_text(json.dumps(_q(type="trivia"), ensure_ascii=False) + "\n{oops\n", encoding="utf-8")
+    assert main([str(good), "--corpus", str(corpus_dir)]) == 0
+    assert "fact       1" in capsys.readouterr().out
+    assert main([str(bad), "--corpus", str(corpus_dir)]) == 1
+    assert main([str(good), "--corpus", str(tmp_path / "none")]) == 2
