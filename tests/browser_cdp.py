@@ -102,10 +102,9 @@ class Browser:
 
     def click_text(self, selector: str, text: str) -> None:
         """Click the first element matching selector whose text is exactly text (e.g. a tab button)."""
-        ok = self.js(f"(() => {{ const b = [...document.querySelectorAll({json.dumps(selector)})]"
-                     f".find(e => e.textContent.trim() === {json.dumps(text)}); if (b) b.click(); return !!b; }})()")
-        if not ok:
-            raise RuntimeError(f"no {selector} with text {text}")
+        self.wait_for(f"(() => {{ const b = [...document.querySelectorAll({json.dumps(selector)})]"
+                      f".find(e => e.textContent.trim() === {json.dumps(text)}); if (b) b.click(); return !!b; }})()",
+                      timeout=20, what=f"{selector} with text {text}")
 
     def screenshot(self, path: Path) -> Path:
         data = self.call("Page.captureScreenshot", format="png")["data"]
