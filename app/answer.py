@@ -33,9 +33,9 @@ from indexer.errors import QueryError
 from indexer.models import Filters, Hit
 
 from .backends import Generator, make_generator
-from .citations import NOT_FOUND_PREFIX, escape_markdown, join_sentences, split_answer, verify
+from .citations import NOT_FOUND_PREFIX, escape_markdown, join_sentences, split_answer, strip_markers, verify
 from .followup import rewrite_followup
-from .notfound import NOT_FOUND_TEXT, Thresholds, features, is_not_found
+from .notfound import NOT_FOUND_TEXT, Thresholds, features, is_not_found, unknown_share
 
 __all__ = ["AnswerState", "Generator", "answer", "answer_stream", "make_generator", "validate_question"]
 
@@ -101,7 +101,7 @@ def related_markdown(hits: Sequence[Hit]) -> str:
     lines = ["", "", "可能相关的资料："]
     for n, hit in enumerate(hits[:RELATED_SHOWN], 1):
         c = hit.chunk
-        where = " > ".join(x for x in (c.report_title, *c.heading_path) if x)
+        where = " › ".join(x for x in (c.report_title, *c.heading_path) if x)
         text = re.sub(r"\s+", " ", c.text).strip()
         snippet = text[:SNIPPET_CHARS] + ("……" if len(text) > SNIPPET_CHARS else "")
         lines.append(f"- [{n}] {escape_markdown(where)}：{escape_markdown(snippet)}")
@@ -121,7 +121,10 @@ def answer_stream(
     """Validate now, then stream AnswerStates (see the module docstring)."""
     q = validate_question(question, cfg.app.max_question_chars)
     history = [(str(t[0] or ""), str(t[1] or "")) for t in history or () if isinstance(t, (tuple, list)) and len(t) >= 2]
-    return _run(q, searcher, generator, cfg, filters, history, thresholds or Thresholds(), prev_sources)
+    if thresholds is None:
+        a = cfg.answer
+        thresholds = Thresholds(a.min_score, a.min_dense, a.min_bm25, a.min_coverage, a.max_unknown)
+    return _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources)
 
 
 def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources) -> Iterator[AnswerState]:
@@ -136,7 +139,7 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
             timings["total_s"] = round(time.monotonic() - t0, 4)
         return AnswerState(q, rewritten, markdown, sources, not_found, list(flagged), done, timings, generator.name)
 
-    if is_not_found(features(rewritten, hits), thresholds):
+    if is_not_found(features(rewritten, hits, unknown_share(searcher, rewritten)), thresholds):
         yield state(NOT_FOUND_TEXT + related_markdown(hits), _sources(hits), done=True, not_found=True)
         return
     sources = _sources(hits)
@@ -148,7 +151,8 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
         yield state(NOT_FOUND_TEXT + related_markdown(hits), sources, done=True, not_found=True)
         return
     if raw.strip().startswith(NOT_FOUND_PREFIX):
-        yield state(escape_markdown(raw.strip()) + related_markdown(hits), sources, done=True, not_found=True)
+        yield state(escape_markdown(strip_markers(raw).strip()) + related_markdown(hits), sources, done=True,
+                    not_found=True)
         return
     v = verify(raw, [h.chunk.text for h in hits], [_context(h) for h in hits])
     yield state(v.markdown(), _sources(hits, v.highlights, v.cited), done=True, flagged=v.flagged_numbers)

@@ -20,6 +20,7 @@ class Features:
     top_dense: float | None  # best dense cosine among the hits
     top_bm25: float | None  # best BM25 score among the hits
     coverage: float  # best share of the question's content terms found in one of the top passages
+    unknown: float = 0.0  # share of the question's words that occur nowhere in the corpus (合肥市, 公积金 …)
 
 
 @dataclass(frozen=True)
@@ -30,12 +31,13 @@ class Thresholds:
     min_dense: float = 0.0
     min_bm25: float = 0.0
     min_coverage: float = 0.5
+    max_unknown: float = 1.0  # 1.0 disables: refuse when more than this share of the words is unknown
 
 
-def features(question: str, hits: Sequence[Hit]) -> Features:
-    """Features of a question's hits (best first)."""
+def features(question: str, hits: Sequence[Hit], unknown: float = 0.0) -> Features:
+    """Features of a question's hits (best first); unknown comes from the searcher's vocabulary."""
     if not hits:
-        return Features(None, None, None, 0.0)
+        return Features(None, None, None, 0.0, unknown)
     dense = [h.dense_score for h in hits if h.dense_score is not None]
     bm25 = [h.bm25_score for h in hits if h.bm25_score is not None]
     terms = set(content_tokens(question))
@@ -50,14 +52,23 @@ def features(question: str, hits: Sequence[Hit]) -> Features:
         max(dense) if dense else None,
         max(bm25) if bm25 else None,
         coverage,
+        unknown,
     )
 
 
+def unknown_share(searcher, question: str) -> float:
+    """The searcher's share of unknown words, or 0 for a searcher that cannot tell."""
+    fn = getattr(searcher, "unknown_share", None)
+    return float(fn(question)) if fn else 0.0
+
+
 def labelled_rows(searcher, questions: Iterable[dict], k: int = 5) -> list[tuple[Features, bool]]:
-    """(features, answerable) for eval questions {"question", "type"}; type "no_answer" means not answerable."""
-    items = [q for q in questions if str(q.get("question", "")).strip()]
-    hits = searcher.search_batch([q["question"] for q in items], k=k) if items else []
-    return [(features(q["question"], h), q.get("type") != "no_answer") for q, h in zip(items, hits)]
+    """(features, answerable) for eval questions {"query" or "question", "type"}; type "no_answer" = not answerable."""
+    items = [(str(q.get("query") or q.get("question") or "").strip(), q) for q in questions]
+    items = [(text, q) for text, q in items if text]
+    hits = searcher.search_batch([text for text, _ in items], k=k) if items else []
+    return [(features(text, h, unknown_share(searcher, text)), q.get("type") != "no_answer")
+            for (text, q), h in zip(items, hits)]
 
 
 def is_answerable(f: Features, t: Thresholds = Thresholds()) -> bool:
@@ -69,7 +80,7 @@ def is_answerable(f: Features, t: Thresholds = Thresholds()) -> bool:
     )
     if f.top_score is None and f.top_dense is None and f.top_bm25 is None:
         return False  # no hits at all
-    return all(value is None or value >= threshold for value, threshold in gates)
+    return f.unknown <= t.max_unknown and all(value is None or value >= threshold for value, threshold in gates)
 
 
 def is_not_found(f: Features, t: Thresholds = Thresholds()) -> bool:
@@ -96,10 +107,19 @@ def _candidates(values: Iterable[float | None]) -> list[float]:
     return [0.0] + [(a + b) / 2 for a, b in zip(vals, vals[1:])] + vals[:1]
 
 
-def calibrate(scored_questions: Iterable[tuple[Features, bool]], rounds: int = 3) -> Thresholds:
-    """Pick thresholds maximising balanced accuracy on (features, answerable) rows.
+def _objective(m: dict, min_answerable: float) -> tuple:
+    """Refusing an answerable question costs more than answering an unanswerable one: first keep at least
+    min_answerable of the answerable questions, then catch as many no-answer questions as possible."""
+    kept = m["answerable_kept"] / m["answerable"] if m["answerable"] else 1.0
+    caught = m["no_answer_caught"] / m["no_answer"] if m["no_answer"] else 1.0
+    return (kept >= min_answerable, caught + kept if kept >= min_answerable else kept)
 
-    Coordinate ascent over each gate's candidate values; on ties the lower (more permissive) value wins, so a
+
+def calibrate(scored_questions: Iterable[tuple[Features, bool]], rounds: int = 3,
+              min_answerable: float = 0.9) -> Thresholds:
+    """Pick thresholds on (features, answerable) rows: keep >= min_answerable answerable, catch most no-answers.
+
+    Coordinate ascent over each gate's candidate values; on ties the more permissive value wins, so a
     no-answer question is only refused when the data shows a gate separating it.
     """
     rows = list(scored_questions)
@@ -107,15 +127,18 @@ def calibrate(scored_questions: Iterable[tuple[Features, bool]], rounds: int = 3
         return Thresholds()
     attr = {"min_score": "top_score", "min_dense": "top_dense", "min_bm25": "top_bm25", "min_coverage": "coverage"}
     cands = {name: sorted(set(_candidates(getattr(f, a) for f, _ in rows))) for name, a in attr.items()}
+    unknown = sorted({f.unknown for f, _ in rows})
+    # For an upper bound the permissive end is high: try from 1.0 down.
+    cands["max_unknown"] = [1.0] + sorted({(a + b) / 2 for a, b in zip(unknown, unknown[1:])}, reverse=True)
     best = replace(Thresholds(), min_coverage=0.0)
-    best_score = evaluate(rows, best)["balanced_accuracy"]
+    best_score = _objective(evaluate(rows, best), min_answerable)
     for _ in range(rounds):
         improved = False
         for gate in fields(Thresholds):
             for value in cands[gate.name]:
                 trial = replace(best, **{gate.name: value})
-                score = evaluate(rows, trial)["balanced_accuracy"]
-                if score > best_score + 1e-12:
+                score = _objective(evaluate(rows, trial), min_answerable)
+                if score > best_score:
                     best, best_score, improved = trial, score, True
         if not improved:
             break

@@ -76,6 +76,17 @@ class LLMConfig:
 
 
 @dataclass(frozen=True)
+class AnswerConfig:
+    """Not-found gates: a question is answered only when retrieval clears every non-zero threshold."""
+
+    min_score: float = 0.0
+    min_dense: float = 0.0
+    min_bm25: float = 0.0
+    min_coverage: float = 0.5
+    max_unknown: float = 1.0
+
+
+@dataclass(frozen=True)
 class AppConfig:
     host: str = "127.0.0.1"
     port: int = 7860
@@ -93,6 +104,7 @@ class Config:
     index: IndexConfig = field(default_factory=IndexConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
+    answer: AnswerConfig = field(default_factory=AnswerConfig)
     app: AppConfig = field(default_factory=AppConfig)
     root: Path = REPO_ROOT
 

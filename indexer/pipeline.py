@@ -68,6 +68,21 @@ def settings_fingerprint(cfg: Config, embedder_name: str, chunker: str) -> dict:
     }
 
 
+_WRITE_PATH_MODULES = ("parse", "readfile", "noise", "split", "headings", "roles", "metadata", "dedupe", "textmap",
+                       "chunk", "tokenize", "store", "pipeline")
+
+
+def code_fingerprint() -> str:
+    """Hash of the write-path code: a parser or chunker change makes the next build re-parse (vectors still reused)."""
+    h = hashlib.sha1()
+    here = Path(__file__).resolve().parent
+    for name in _WRITE_PATH_MODULES:
+        path = here / f"{name}.py"
+        if path.exists():
+            h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def _tokenizer_name() -> str:
     from .tokenize import TOKENIZER_NAME
 
@@ -146,6 +161,17 @@ def embed_chunks(chunks: list[Chunk], embedder, previous: dict[str, np.ndarray],
     return vectors, len(todo)
 
 
+@dataclass(frozen=True)
+class _Reused:
+    """Stands in for the model when every chunk's vector comes from the previous generation."""
+
+    name: str
+    dim: int
+
+    def encode_passages(self, texts, show_progress: bool = False):
+        raise AssertionError("nothing should be embedded when every vector is reused")
+
+
 @contextmanager
 def _build_lock(index_root: Path):
     index_root.mkdir(parents=True, exist_ok=True)
@@ -184,8 +210,9 @@ def build_index(cfg: Config, corpus_dir: Path | None = None, index_dir: Path | N
             gen = current_generation(index_root)
             if gen is not None and not force:
                 old = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
-                if old.get("settings") == fingerprint and old.get("files") == hashes and old.get("skipped_files") == [
-                        list(s) for s in skipped]:
+                if (old.get("settings") == fingerprint and old.get("files") == hashes
+                        and old.get("code") == code_fingerprint()
+                        and old.get("skipped_files") == [list(s) for s in skipped]):
                     return BuildSummary(len(files), old["counts"]["reports"], old["counts"]["sections"],
                                         old["counts"]["chunks"], 0, old["counts"]["chunks"],
                                         time.perf_counter() - t0, str(index_root), up_to_date=True,
@@ -203,11 +230,13 @@ def build_index(cfg: Config, corpus_dir: Path | None = None, index_dir: Path | N
         duplicates = [(r.source_file, r.title) for r in parsed
                       if (r.source_file, r.report_id) not in kept and r.report_id in kept_ids]
         chunks = chunker(unique) if chunker else chunk_reports(unique, cfg.chunk, cfg.parse.mask_map)
-        if embedder is None:
+        previous = {} if force else _previous_vectors(index_root, fingerprint)
+        if embedder is None and (not previous or any(_text_key(c.search_text) not in previous for c in chunks)):
             from .embed import load_embedder
 
             embedder = load_embedder(cfg.embedding)
-        previous = {} if force else _previous_vectors(index_root, fingerprint)
+        if embedder is None:  # every vector is reused: no need to load the model at all
+            embedder = _Reused(cfg.embedding.model, len(next(iter(previous.values()))))
         vectors, embedded = embed_chunks(chunks, embedder, previous, cfg.embedding.batch_size, progress)
         if progress:
             progress("写入索引", 0, 1)
@@ -215,6 +244,7 @@ def build_index(cfg: Config, corpus_dir: Path | None = None, index_dir: Path | N
         n_sections = sum(len(r.sections) for r in unique)
         manifest = {
             "settings": fingerprint,
+            "code": code_fingerprint(),
             "dim": int(embedder.dim),
             "faiss_type": cfg.index.faiss_type,
             "files": hashes,

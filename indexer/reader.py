@@ -172,6 +172,14 @@ class Searcher:
                filters: Filters | None = None) -> list[Hit]:
         return self.search_batch([query], k, mode, filters)[0]
 
+    def unknown_share(self, query: str) -> float:
+        """Share of the query's words (two characters or more) that occur in no chunk of the index."""
+        from .parse import searchable
+        from .tokenize import tokenize
+
+        words = [t for t in tokenize(searchable(query, self.cfg.parse.mask_map)) if len(t) > 1]
+        return sum(t not in self._vocab for t in words) / len(words) if words else 0.0
+
     # -- browsing ----------------------------------------------------------------------------------------------
     def chunk(self, chunk_id: str) -> Chunk:
         if chunk_id not in self._by_id:

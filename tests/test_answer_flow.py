@@ -66,7 +66,7 @@ def test_not_found_lists_related_passages_without_calling_the_generator(cfg):
 
 
 def test_generator_saying_not_found_is_reported_as_not_found(cfg):
-    last = answer("市统计局全年主动公开了多少条政府信息？", FakeSearcher(), ScriptedLLM("资料中未找到相关数字。"), cfg)
+    last = answer("市统计局全年主动公开了多少条政府信息？", FakeSearcher(), ScriptedLLM("资料中未找到相关数字[2]。"), cfg)
     assert last.not_found and last.markdown.startswith("资料中未找到相关数字。")
 
 

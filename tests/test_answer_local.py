@@ -110,3 +110,22 @@ def test_local_generator_with_nothing_generated_raises(monkeypatch, tmp_path):
     g = LocalGenerator(LLMConfig(backend="local"), model_path=tmp_path / "m.gguf")
     with pytest.raises(GenerationError):
         list(g.stream("问题", hits_for(CHUNKS[:1]), []))
+
+
+def test_weight_repacking_is_disabled_while_loading(monkeypatch, tmp_path):
+    class Params:
+        use_extra_bufts = True
+
+    seen = []
+    low = types.SimpleNamespace(llama_model_default_params=Params)
+
+    class Recording(FakeLlama):
+        def __init__(self, *a, **kw):
+            seen.append(low.llama_model_default_params().use_extra_bufts)
+            super().__init__(*a, **kw)
+
+    fake = types.SimpleNamespace(Llama=Recording, llama=types.SimpleNamespace(llama_cpp=low))
+    monkeypatch.setitem(sys.modules, "llama_cpp", fake)
+    LocalGenerator(LLMConfig(backend="local"), model_path=tmp_path / "m.gguf")
+    assert seen == [False]
+    assert low.llama_model_default_params is Params and Params().use_extra_bufts is True

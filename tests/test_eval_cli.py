@@ -76,7 +76,7 @@ def test_jsonl_corpus_counts_either_duplicate_id_as_gold(tmp_path, tiny_cfg, fak
         {"id": "d2", "title": "县住建局2023年度法治政府建设工作总结", "text": REPORT_B},
     ])
     qs = write_jsonl(tmp_path / "q.jsonl", [
-        {"id": "1", "query": "全年主动公开政府信息多少条", "answers": ["915条"], "doc_ids": ["d1_copy", "d1"]},
+        {"id": "1", "query": "全年主动公开政府信息多少条", "answers": ["915条"], "doc_ids": ["d1_copy"]},  # dedupe drops the copy
         {"id": "2", "query": "罚没款共计多少", "answers": ["85万元"], "doc_ids": ["d2"]},
         {"id": "3", "query": "罚没款共计多少", "answers": ["85万元"], "doc_ids": ["d1"]},  # wrong gold doc
     ])

@@ -1,6 +1,7 @@
 """Local back-end: Qwen2.5-Coder-1.5B-Instruct Q4_K_M (GGUF shipped in 22 PyPI parts) run by llama-cpp-python."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.metadata
@@ -131,6 +132,32 @@ def ensure_model_file(cache_dir: Path, size: int | None = MODEL_SIZE, sha256: st
     return join_parts(part_paths(), dest, size, sha256)
 
 
+@contextlib.contextmanager
+def _no_weight_repacking(llama_cpp):
+    """Load without llama.cpp's extra buffer types (AMX/repacked weights).
+
+    Measured here: a -march=native build on a VM whose CPU reports AMX segfaults on the first token unless
+    use_extra_bufts is off; Llama() has no parameter for it, so its default model params are patched while loading.
+    """
+    llama_module = getattr(llama_cpp, "llama", None)  # the submodule whose Llama() reads the defaults
+    original = getattr(getattr(llama_module, "llama_cpp", None), "llama_model_default_params", None)
+    if original is None:
+        yield
+        return
+
+    def params():
+        p = original()
+        if hasattr(p, "use_extra_bufts"):
+            p.use_extra_bufts = False
+        return p
+
+    llama_module.llama_cpp.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        llama_module.llama_cpp.llama_model_default_params = original
+
+
 class LocalGenerator:
     """Loads the model once (about 1.1 GB of RAM); one answer at a time, as llama.cpp contexts are not shareable."""
 
@@ -146,7 +173,8 @@ class LocalGenerator:
             cache = Path(os.path.expanduser(str(cache_dir or DEFAULT_CACHE)))
             model_path = ensure_model_file(cache)
         try:
-            self.llm = llama_cpp.Llama(model_path=str(model_path), n_ctx=4096, n_threads=2, verbose=False)
+            with _no_weight_repacking(llama_cpp):
+                self.llm = llama_cpp.Llama(model_path=str(model_path), n_ctx=4096, n_threads=2, verbose=False)
         except Exception as exc:  # llama.cpp raises ValueError/RuntimeError with no stable type
             raise ModelUnavailableError(f"本地模型加载失败：{exc}") from exc
         self._lock = threading.Lock()
