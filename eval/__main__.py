@@ -39,7 +39,8 @@ def cmd_retrieval(args, embedder=None) -> int:
     cfg = _config(args)
     result = evaluate_retrieval(cfg, args.corpus, args.queries, k=args.k, modes=_modes(args.modes), embedder=embedder,
                                 progress=_progress)
-    markdown = retrieval_outputs(result, Path(args.out), metric_keys(args.k))
+    stem = Path(args.name).name or "retrieval"  # a file name, never a path
+    markdown = retrieval_outputs(result, Path(args.out), metric_keys(args.k), stem=stem)
     if args.json:
         print(json.dumps({k: v for k, v in result.items() if k != "per_query"}, ensure_ascii=False))
     else:
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(r)
     r.add_argument("--k", type=int, default=10)
     r.add_argument("--modes", default="dense,bm25,hybrid")
+    r.add_argument("--name", default="retrieval", help="输出文件名前缀（默认 retrieval）")
     r.set_defaults(func=cmd_retrieval)
 
     c = sub.add_parser("convert", help="把基准数据集转换为通用格式（写到仓库之外）")
@@ -133,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--corpus", default=None, help="样例语料（默认 config 的 corpus.dir）")
     s.add_argument("--queries", default=None, help="延迟测试用问题（默认 eval/data/questions.jsonl）")
     s.add_argument("--sizes", default="100000,1000000", help="合成语料规模（文本块数），逗号分隔")
-    s.add_argument("--hnsw-max", type=int, default=200_000, help="超过此规模不建 HNSW（1M 需约 10 分钟），只给估计")
+    s.add_argument("--hnsw-max", type=int, default=1_000_000,
+                   help="超过此规模不建 HNSW（构建最慢，1M 约 4–8 分钟），只给估计值")
     s.add_argument("--parts", default="build,latency,synthetic,quant", help="要跑的部分")
     s.set_defaults(func=cmd_bench)
     return p

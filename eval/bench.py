@@ -96,6 +96,11 @@ def synthetic_bm25(n: int, doc_len: int = 60, vocab_size: int = 3000, seed: int 
     return model, vocab
 
 
+def bm25_bytes(model) -> int:
+    """Bytes of the sparse score matrix bm25s searches (data, indices, indptr)."""
+    return sum(getattr(v, "nbytes", 0) for v in getattr(model, "scores", {}).values())
+
+
 def recall_vs_exact(exact_ids: np.ndarray, approx_ids: np.ndarray, k: int = 10) -> float:
     """Share of the exact top-k that the approximate search also returns (averaged over queries)."""
     hits = [len(set(e[:k]) & set(a[:k])) / k for e, a in zip(exact_ids, approx_ids)]
@@ -117,54 +122,46 @@ def bench_synthetic(n: int, cfg: Config, hnsw_max: int, n_queries: int = N_QUERI
     out = {"n": n, "generate_s": round(time.perf_counter() - t0, 2), "indexes": {}}
 
     def measure(name, make):
-        before, t = rss_mb(), time.perf_counter()
+        t = time.perf_counter()
         index = make()
         build = time.perf_counter() - t
-        row = {"build_s": round(build, 2), "memory_mb": round(rss_mb() - before, 1)}
+        # the serialised size is the index's own memory; RSS deltas are blurred by memory freed earlier
+        row = {"build_s": round(build, 2), "memory_mb": round(faiss.serialize_index(index).nbytes / 2**20, 1)}
         row.update(latency_ms(lambda v: index.search(v[None, :], 10), q))
         _, ids = index.search(q, 10)
         return index, row, ids
 
-    def flat():
-        index = faiss.IndexFlatIP(DIM)
-        index.add(x)
+    def product_index(kind):
+        # The same constructors and query-time settings the indexer uses, so the bench measures the product.
+        from dataclasses import replace as _replace
+
+        from indexer.store import make_faiss_index, tune_faiss_index
+
+        index_cfg = _replace(cfg.index, faiss_type=kind)
+        index = make_faiss_index(x, index_cfg)
+        tune_faiss_index(index, index_cfg)
         return index
 
-    exact, row, exact_ids = measure("flat", flat)
+    exact, row, exact_ids = measure("flat", lambda: product_index("flat"))
     out["indexes"]["flat"] = {**row, "recall@10_vs_exact": 1.0}
     del exact
 
     if n <= hnsw_max:
-        def hnsw():
-            index = faiss.IndexHNSWFlat(DIM, cfg.index.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = 40
-            index.add(x)
-            index.hnsw.efSearch = max(64, cfg.index.hnsw_m * 2)
-            return index
-
-        index, row, ids = measure("hnsw", hnsw)
-        out["indexes"]["hnsw"] = {**row, "recall@10_vs_exact": recall_vs_exact(exact_ids, ids)}
+        index, row, ids = measure("hnsw", lambda: product_index("hnsw"))
+        out["indexes"]["hnsw"] = {**row, "recall@10_vs_exact": recall_vs_exact(exact_ids, ids),
+                                  "ef_search": cfg.index.hnsw_ef_search}
         del index
     elif hnsw_seconds:
         out["indexes"]["hnsw"] = {"skipped": f"n > --hnsw-max {hnsw_max}",
                                   "estimated_build_s": round(estimate_hnsw_seconds(*hnsw_seconds, n))}
 
-    def ivf():
-        nlist = max(1, min(cfg.index.ivf_nlist, n // 39))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(DIM), DIM, nlist, faiss.METRIC_INNER_PRODUCT)
-        sample = x[np.random.default_rng(4).choice(n, min(n, nlist * 50), replace=False)]
-        index.train(sample)
-        index.add(x)
-        index.nprobe = min(cfg.index.ivf_nprobe, nlist)
-        return index
-
-    index, row, ids = measure("ivf", ivf)
+    index, row, ids = measure("ivf", lambda: product_index("ivf"))
     out["indexes"]["ivf"] = {**row, "recall@10_vs_exact": recall_vs_exact(exact_ids, ids)}
     del index, x
 
-    before, t = rss_mb(), time.perf_counter()
+    t = time.perf_counter()
     model, vocab = synthetic_bm25(n)
-    row = {"build_s": round(time.perf_counter() - t, 2), "memory_mb": round(rss_mb() - before, 1)}
+    row = {"build_s": round(time.perf_counter() - t, 2), "memory_mb": round(bm25_bytes(model) / 2**20, 1)}
     from bm25s.tokenization import Tokenized
 
     rng = np.random.default_rng(5)
@@ -227,6 +224,7 @@ def model_variants(emb_cfg) -> dict:
     """{"torch-fp32", "torch-int8"[, "onnx"]}: the app's Embedder (same windowing and prefixes) over each model."""
     import copy
     import threading
+    import warnings
 
     import torch
 
@@ -235,7 +233,10 @@ def model_variants(emb_cfg) -> dict:
     base = load_embedder(emb_cfg)
     out = {"torch-fp32": base}
     # dynamic int8 on the Linear layers needs no calibration data and nothing from a model hub
-    qmodel = torch.quantization.quantize_dynamic(copy.deepcopy(base._model), {torch.nn.Linear}, dtype=torch.qint8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch's deprecation notice of its quantized tensors
+        qmodel = torch.quantization.quantize_dynamic(copy.deepcopy(base._model), {torch.nn.Linear},
+                                                     dtype=torch.qint8)
     out["torch-int8"] = Embedder(emb_cfg, qmodel, threading.Lock())
     out["torch-int8"].name = f"{emb_cfg.model}-int8dyn"  # its own cached index and fingerprint
     try:
@@ -282,7 +283,7 @@ def _sample_passages(index_dir: Path, n: int = 256) -> list[str]:
 
 
 def run_bench(cfg: Config, out_dir: Path, corpus=None, queries=None, sizes=(), parts=("build", "latency"),
-              embedder=None, hnsw_max: int = 200_000) -> tuple[dict, str]:
+              embedder=None, hnsw_max: int = 1_000_000) -> tuple[dict, str]:
     """Run the selected parts; writes bench.md/json and charts into out_dir; returns (figures, markdown)."""
     corpus = Path(corpus) if corpus else cfg.path(cfg.corpus.dir)
     qfile = Path(queries) if queries else (DEFAULT_QUESTIONS if DEFAULT_QUESTIONS.is_file() else None)

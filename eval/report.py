@@ -71,17 +71,20 @@ def bar_chart(path: Path, groups: dict[str, dict[str, dict]], metrics: list[str]
     series = list(groups)
     x = np.arange(len(metrics))
     width = 0.8 / max(1, len(series))
-    fig, ax = plt.subplots(figsize=(max(6, 1.4 * len(metrics) + 2), 4))
+    fig, ax = plt.subplots(figsize=(max(6, 1.4 * len(metrics) + 2) + (3 if len(series) > 4 else 0), 4))
+    colours = plt.get_cmap("tab20" if len(series) > 10 else "tab10").colors
     for i, name in enumerate(series):
         means = [groups[name].get(m, {}).get("mean", 0.0) for m in metrics]
         lo = [max(0.0, mu - groups[name].get(m, {}).get("lo", mu)) for m, mu in zip(metrics, means)]
         hi = [max(0.0, groups[name].get(m, {}).get("hi", mu) - mu) for m, mu in zip(metrics, means)]
-        ax.bar(x + i * width - 0.4 + width / 2, means, width, yerr=[lo, hi], capsize=3, label=name)
+        ax.bar(x + i * width - 0.4 + width / 2, means, width, yerr=[lo, hi], capsize=3, label=name,
+               color=colours[i % len(colours)])
     ax.set_xticks(x)
     ax.set_xticklabels(metrics)
     ax.set_ylim(0, 1.05)
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    # many series: the legend goes beside the plot so it never hides a bar
+    ax.legend(fontsize=8, **({"loc": "upper left", "bbox_to_anchor": (1.0, 1.0)} if len(series) > 4 else {}))
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

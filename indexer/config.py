@@ -50,6 +50,7 @@ class IndexConfig:
     dir: str = "data/index"
     faiss_type: str = "flat"
     hnsw_m: int = 32
+    hnsw_ef_search: int = 128
     ivf_nlist: int = 1024
     ivf_nprobe: int = 16
 

@@ -33,7 +33,9 @@ def make_faiss_index(vectors: np.ndarray, cfg: IndexConfig):
         nlist = max(1, min(cfg.ivf_nlist, n // 39))
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
         if n:
-            index.train(np.ascontiguousarray(vectors, dtype=np.float32))
+            # k-means needs a few dozen points per list, not the whole corpus: train on a fixed sample.
+            sample = vectors[np.random.default_rng(0).choice(n, min(n, nlist * 64), replace=False)]
+            index.train(np.ascontiguousarray(sample, dtype=np.float32))
         index.nprobe = min(cfg.ivf_nprobe, nlist)
     else:
         raise ConfigError(f"[index] faiss_type 只能是 flat、hnsw 或 ivf，而不是 {cfg.faiss_type!r}")
@@ -45,7 +47,7 @@ def make_faiss_index(vectors: np.ndarray, cfg: IndexConfig):
 def tune_faiss_index(index, cfg: IndexConfig) -> None:
     """Query-time knobs that FAISS does not persist."""
     if hasattr(index, "hnsw"):
-        index.hnsw.efSearch = max(64, cfg.hnsw_m * 2)
+        index.hnsw.efSearch = cfg.hnsw_ef_search
     if hasattr(index, "nprobe"):
         index.nprobe = min(cfg.ivf_nprobe, getattr(index, "nlist", cfg.ivf_nprobe))
 
