@@ -23,6 +23,7 @@ Public API (used by the UI):
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -34,7 +35,8 @@ from indexer.models import Filters, Hit
 
 from .backends import Generator, make_generator
 from .citations import NOT_FOUND_PREFIX, escape_markdown, join_sentences, split_answer, strip_markers, verify
-from .followup import rewrite_followup
+from .followup import find_entity, rewrite_followup
+from .intent import merge_role_hits, role_intent
 from .notfound import NOT_FOUND_TEXT, Thresholds, features, is_not_found, unknown_share
 
 __all__ = ["AnswerState", "Generator", "answer", "answer_stream", "make_generator", "validate_question"]
@@ -131,6 +133,17 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
     t0 = time.monotonic()
     rewritten = rewrite_followup(q, history, _known_units(searcher), prev_sources)
     hits = list(searcher.search(rewritten, k=cfg.search.k, filters=filters))
+    # The not-found gates were calibrated on the plain ranking, so they judge it, not the role-merged one.
+    found = not is_not_found(features(rewritten, hits, unknown_share(searcher, rewritten)), thresholds)
+    role = role_intent(rewritten)
+    if found and role and not (filters and filters.section_role):
+        # 「市统计局存在哪些问题」 wants that unit's 存在问题 sections even where other sections score higher.
+        units = _known_units(searcher)
+        unit = find_entity(rewritten, units)
+        role_filters = dataclasses.replace(filters or Filters(), section_role=(role,))
+        if unit in units and not (filters and filters.unit):
+            role_filters = dataclasses.replace(role_filters, unit=(unit,))
+        hits = merge_role_hits(hits, searcher.search(rewritten, k=cfg.search.k, filters=role_filters), cfg.search.k)
     first = time.monotonic() - t0
 
     def state(markdown, sources, done=False, not_found=False, flagged=()):
@@ -139,7 +152,7 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
             timings["total_s"] = round(time.monotonic() - t0, 4)
         return AnswerState(q, rewritten, markdown, sources, not_found, list(flagged), done, timings, generator.name)
 
-    if is_not_found(features(rewritten, hits, unknown_share(searcher, rewritten)), thresholds):
+    if not found:
         yield state(NOT_FOUND_TEXT + related_markdown(hits), _sources(hits), done=True, not_found=True)
         return
     sources = _sources(hits)

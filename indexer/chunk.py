@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import ChunkConfig
+from .headings import trim_span
 from .models import Chunk, Report, Section
 
 PATH_SEP = " › "
@@ -96,14 +97,6 @@ def split_long(text: str, max_chars: int, overlap: int) -> list[tuple[int, int]]
     return pieces
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
 def chunk_report(report: Report, cfg: ChunkConfig, mask_map) -> list[Chunk]:
     """Turn one parsed report into its chunks (display text, searchable text with title path, spans)."""
     from .parse import searchable
@@ -113,7 +106,7 @@ def chunk_report(report: Report, cfg: ChunkConfig, mask_map) -> list[Chunk]:
     for span in merge_small(sections, cfg.min_chars, cfg.max_chars):
         body = report.text[span.start : span.end]
         for a, b in split_long(body, cfg.max_chars, cfg.overlap_chars):
-            start, end = _trim(report.text, span.start + a, span.start + b)
+            start, end = trim_span(report.text, span.start + a, span.start + b)
             if end <= start:
                 continue
             text = report.text[start:end]

@@ -120,7 +120,7 @@ def build_sections(text: str, headings: list[Heading], body_start: int, report_y
     sections: list[Section] = []
     first = headings[0].start if headings else len(text)
     if text[body_start:first].strip():
-        s, e = _trim(text, body_start, first)
+        s, e = trim_span(text, body_start, first)
         sections.append(Section("", (), 0, "其他", s, e))
     bounds = [h.start for h in headings[1:]] + [len(text)]
     has_body = [bool(text[h.end : b].strip(" \n。：:；;")) for h, b in zip(headings, bounds)]
@@ -131,12 +131,13 @@ def build_sections(text: str, headings: list[Heading], body_start: int, report_y
             stack.pop()
         stack.append(h)
         nxt = headings[i + 1].start if i + 1 < len(headings) else len(text)
-        s, e = _trim(text, h.start, nxt)
+        s, e = trim_span(text, h.start, nxt)
         sections.append(Section(h.text, tuple(x.text for x in stack), h.level, roles[i], s, e))
     return tuple(sections)
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink a span so it neither starts nor ends with white space."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():

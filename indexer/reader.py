@@ -41,6 +41,7 @@ class Searcher:
         self._vocab = self._bm25.vocab_dict
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
+        self._facets: dict | None = None
         self._columns = {name: np.array([getattr(c, name) for c in self.chunks], dtype=object)
                          for name in ("unit", "level", "year", "topic", "section_role", "report_id")}
 
@@ -209,10 +210,12 @@ class Searcher:
         return sorted(out, key=lambda r: r["title"])
 
     def facets(self) -> dict:
-        def values(name):
-            return sorted({v for v in self._columns[name] if v not in (None, "")}, key=str)
+        if self._facets is None:  # asked on every question (unit names for follow-ups): compute once
+            def values(name):
+                return sorted({v for v in self._columns[name] if v not in (None, "")}, key=str)
 
-        return {name: values(name) for name in ("unit", "level", "year", "topic", "section_role")}
+            self._facets = {name: values(name) for name in ("unit", "level", "year", "topic", "section_role")}
+        return {k: list(v) for k, v in self._facets.items()}
 
     def stats(self) -> dict:
         return {
