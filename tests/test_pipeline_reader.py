@@ -163,3 +163,12 @@ def test_same_report_in_two_files_is_indexed_once(tiny_cfg, fake_embedder):
     s = Searcher.open(tiny_cfg, embedder=fake_embedder)
     rec = [r for r in s.reports() if r["title"].startswith("市统计局")][0]
     assert rec["also_in"]
+
+
+def test_oversized_file_is_skipped_with_the_limit_named(tiny_cfg, fake_embedder):
+    corpus = tiny_cfg.path(tiny_cfg.corpus.dir)
+    (corpus / "huge.txt").write_bytes(("很长的报告正文。" * 100_000).encode("utf-8"))  # ~2.4 MB
+    small = with_overrides(tiny_cfg, corpus={"max_file_mb": 1})
+    summary = build_index(small, embedder=fake_embedder)
+    assert summary.reports == 3
+    assert "1 MB" in dict(summary.skipped)["huge.txt"]
