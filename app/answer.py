@@ -37,7 +37,7 @@ from .backends import Generator, make_generator
 from .citations import NOT_FOUND_PREFIX, escape_markdown, join_sentences, split_answer, strip_markers, verify
 from .followup import find_entity, rewrite_followup
 from .intent import merge_role_hits, role_intent
-from .notfound import NOT_FOUND_TEXT, Thresholds, features, is_not_found, unknown_share
+from .notfound import NOT_FOUND_TEXT, Thresholds, is_not_found, question_features
 
 __all__ = ["AnswerState", "Generator", "answer", "answer_stream", "make_generator", "validate_question"]
 
@@ -125,7 +125,7 @@ def answer_stream(
     history = [(str(t[0] or ""), str(t[1] or "")) for t in history or () if isinstance(t, (tuple, list)) and len(t) >= 2]
     if thresholds is None:
         a = cfg.answer
-        thresholds = Thresholds(a.min_score, a.min_dense, a.min_bm25, a.min_coverage, a.max_unknown)
+        thresholds = Thresholds(a.min_score, a.min_dense, a.min_bm25, a.min_coverage, a.max_unknown, a.refuse_mismatch)
     return _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources)
 
 
@@ -134,7 +134,7 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
     rewritten = rewrite_followup(q, history, _known_units(searcher), prev_sources)
     hits = list(searcher.search(rewritten, k=cfg.search.k, filters=filters))
     # The not-found gates were calibrated on the plain ranking, so they judge it, not the role-merged one.
-    found = not is_not_found(features(rewritten, hits, unknown_share(searcher, rewritten)), thresholds)
+    found = not is_not_found(question_features(searcher, rewritten, hits), thresholds)
     role = role_intent(rewritten)
     if found and role and not (filters and filters.section_role):
         # 「市统计局存在哪些问题」 wants that unit's 存在问题 sections even where other sections score higher.

@@ -1,6 +1,8 @@
 """Decide from retrieval scores whether the corpus answers a question, with thresholds calibrated on labelled questions."""
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 
@@ -21,6 +23,7 @@ class Features:
     top_bm25: float | None  # best BM25 score among the hits
     coverage: float  # best share of the question's content terms found in one of the top passages
     unknown: float = 0.0  # share of the question's words that occur nowhere in the corpus (合肥市, 公积金 …)
+    mismatch: bool = False  # the question names a unit or year that neither the index nor the top passages know
 
 
 @dataclass(frozen=True)
@@ -32,12 +35,13 @@ class Thresholds:
     min_bm25: float = 0.0
     min_coverage: float = 0.5
     max_unknown: float = 1.0  # 1.0 disables: refuse when more than this share of the words is unknown
+    refuse_mismatch: bool = False  # refuse when the question names a unit or year the corpus lacks
 
 
-def features(question: str, hits: Sequence[Hit], unknown: float = 0.0) -> Features:
-    """Features of a question's hits (best first); unknown comes from the searcher's vocabulary."""
+def features(question: str, hits: Sequence[Hit], unknown: float = 0.0, mismatch: bool = False) -> Features:
+    """Features of a question's hits (best first); unknown and mismatch come from the searcher (question_features)."""
     if not hits:
-        return Features(None, None, None, 0.0, unknown)
+        return Features(None, None, None, 0.0, unknown, mismatch)
     dense = [h.dense_score for h in hits if h.dense_score is not None]
     bm25 = [h.bm25_score for h in hits if h.bm25_score is not None]
     terms = set(content_tokens(question))
@@ -53,7 +57,36 @@ def features(question: str, hits: Sequence[Hit], unknown: float = 0.0) -> Featur
         max(bm25) if bm25 else None,
         coverage,
         unknown,
+        mismatch,
     )
+
+
+def is_abbreviation(short: str, full: str) -> bool:
+    """市人社局 abbreviates 市人力资源和社会保障局: same first and last character, the rest in order."""
+    if len(short) < 3 or short[0] != full[:1] or short[-1] != full[-1:]:
+        return False
+    it = iter(full)
+    return all(ch in it for ch in short)
+
+
+def names_missing(question: str, hits: Sequence[Hit], known_units: Sequence[str]) -> bool:
+    """True when the question names a unit or a year that is in no known unit, no title and no top passage."""
+    from .followup import find_entity
+
+    text = "".join(f"{h.chunk.report_title}{h.chunk.text}{h.chunk.year or ''}" for h in hits)
+    if any(y not in text for y in set(re.findall(r"20\d\d", question))):
+        return True
+    unit = find_entity(question, known_units)
+    if unit is None or unit in text or unit in known_units:
+        return False
+    return not any(is_abbreviation(unit, u) for u in known_units)
+
+
+def question_features(searcher, question: str, hits: Sequence[Hit]) -> Features:
+    """features() with the signals only the searcher can give (its vocabulary and its units)."""
+    facets = getattr(searcher, "facets", None)
+    units = [str(u) for u in facets().get("unit", []) if u] if facets else []
+    return features(question, hits, unknown_share(searcher, question), names_missing(question, hits, units))
 
 
 def unknown_share(searcher, question: str) -> float:
@@ -67,7 +100,7 @@ def labelled_rows(searcher, questions: Iterable[dict], k: int = 5) -> list[tuple
     items = [(str(q.get("query") or q.get("question") or "").strip(), q) for q in questions]
     items = [(text, q) for text, q in items if text]
     hits = searcher.search_batch([text for text, _ in items], k=k) if items else []
-    return [(features(text, h, unknown_share(searcher, text)), q.get("type") != "no_answer")
+    return [(question_features(searcher, text, h), q.get("type") != "no_answer")
             for (text, q), h in zip(items, hits)]
 
 
@@ -80,6 +113,8 @@ def is_answerable(f: Features, t: Thresholds = Thresholds()) -> bool:
     )
     if f.top_score is None and f.top_dense is None and f.top_bm25 is None:
         return False  # no hits at all
+    if t.refuse_mismatch and f.mismatch:
+        return False
     return f.unknown <= t.max_unknown and all(value is None or value >= threshold for value, threshold in gates)
 
 
@@ -130,6 +165,7 @@ def calibrate(scored_questions: Iterable[tuple[Features, bool]], rounds: int = 3
     unknown = sorted({f.unknown for f, _ in rows})
     # For an upper bound the permissive end is high: try from 1.0 down.
     cands["max_unknown"] = [1.0] + sorted({(a + b) / 2 for a, b in zip(unknown, unknown[1:])}, reverse=True)
+    cands["refuse_mismatch"] = [False, True]
     best = replace(Thresholds(), min_coverage=0.0)
     best_score = _objective(evaluate(rows, best), min_answerable)
     for _ in range(rounds):

@@ -48,6 +48,7 @@ def main(argv=None) -> int:
     print("[answer]")
     for name in ("min_score", "min_dense", "min_bm25", "min_coverage", "max_unknown"):
         print(f"{name} = {getattr(t, name):.4f}")
+    print(f"refuse_mismatch = {'true' if t.refuse_mismatch else 'false'}")
     print("# on the calibration set itself:", json.dumps(evaluate(rows, t), ensure_ascii=False))
     print("# 2-fold cross-validated (held-out):", json.dumps(cross_validate(rows), ensure_ascii=False))
     return 0

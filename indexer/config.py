@@ -85,6 +85,7 @@ class AnswerConfig:
     min_bm25: float = 0.0
     min_coverage: float = 0.5
     max_unknown: float = 1.0
+    refuse_mismatch: bool = False
 
 
 @dataclass(frozen=True)

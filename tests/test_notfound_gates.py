@@ -27,3 +27,37 @@ def test_calibration_uses_the_unknown_gate_when_it_separates():
     t = calibrate(rows)
     assert t.max_unknown < 0.8
     assert evaluate(rows, t)["no_answer_caught"] == 3
+
+
+def _hit_text(text, title="县住建局2023年度政务公开工作总结", year=2023):
+    from indexer.models import Chunk, Hit
+
+    return Hit(1, 0.03, Chunk("c", "r", title, (), "做法与成效", text, text, 0, len(text), 0, len(text), "f.txt",
+                              unit="县住建局", year=year))
+
+
+def test_abbreviations_of_known_units():
+    from app.notfound import is_abbreviation
+
+    assert is_abbreviation("市人社局", "市人力资源和社会保障局")
+    assert is_abbreviation("市粮储局", "市粮食和物资储备局")
+    assert not is_abbreviation("市文旅局", "市民宗局")
+    assert not is_abbreviation("局", "市统计局")
+
+
+def test_names_missing_catches_unknown_units_and_years_only():
+    from app.notfound import names_missing
+
+    units = ["县住建局", "市人力资源和社会保障局"]
+    hits = [_hit_text("2023年主动公开信息120条")]
+    assert not names_missing("县住建局2023年主动公开信息多少条？", hits, units)
+    assert names_missing("县住建局2021年度主动公开信息多少条？", hits, units)  # year nowhere
+    assert names_missing("市气象局开展人工增雨作业多少次？", hits, units)  # unit nowhere
+    assert not names_missing("市人社局发布政务信息多少条？", hits, units)  # abbreviation of a known unit
+    assert not names_missing("主动公开信息多少条？", hits, units)  # names nothing
+
+
+def test_mismatch_gate_refuses_only_when_switched_on():
+    f = Features(0.9, 0.9, 90.0, 0.8, 0.0, True)
+    assert is_answerable(f, Thresholds(min_coverage=0.0))
+    assert not is_answerable(f, Thresholds(min_coverage=0.0, refuse_mismatch=True))
