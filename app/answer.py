@@ -124,8 +124,7 @@ def answer_stream(
     q = validate_question(question, cfg.app.max_question_chars)
     history = [(str(t[0] or ""), str(t[1] or "")) for t in history or () if isinstance(t, (tuple, list)) and len(t) >= 2]
     if thresholds is None:
-        a = cfg.answer
-        thresholds = Thresholds(a.min_score, a.min_dense, a.min_bm25, a.min_coverage, a.max_unknown, a.refuse_mismatch)
+        thresholds = Thresholds(**dataclasses.asdict(cfg.answer))
     return _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources)
 
 
