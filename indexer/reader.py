@@ -100,7 +100,11 @@ class Searcher:
             ids = np.flatnonzero(mask).astype(np.int64)
             if not len(ids):
                 return [[] for _ in range(len(qvecs))]
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))
+            sel = faiss.IDSelectorBatch(ids)
+            if hasattr(self._faiss, "nprobe"):  # IVF refuses the generic parameter type
+                params = faiss.SearchParametersIVF(sel=sel, nprobe=self._faiss.nprobe)
+            else:
+                params = faiss.SearchParameters(sel=sel)
             n = min(n, len(ids))
         scores, idx = self._faiss.search(np.ascontiguousarray(qvecs, dtype=np.float32), min(n, len(self.chunks)),
                                          params=params)
