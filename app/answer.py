@@ -124,7 +124,7 @@ def answer_stream(
     q = validate_question(question, cfg.app.max_question_chars)
     history = [(str(t[0] or ""), str(t[1] or "")) for t in history or () if isinstance(t, (tuple, list)) and len(t) >= 2]
     if thresholds is None:
-        thresholds = Thresholds(**dataclasses.asdict(cfg.answer))
+        thresholds = cfg.answer
     return _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources)
 
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 
+from indexer.config import AnswerConfig
 from indexer.models import Hit
 
 from .citations import content_tokens
@@ -26,16 +27,8 @@ class Features:
     mismatch: bool = False  # the question names a unit or year that neither the index nor the top passages know
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """A question is answerable when every available feature reaches its threshold (0 disables a gate)."""
-
-    min_score: float = 0.0
-    min_dense: float = 0.0
-    min_bm25: float = 0.0
-    min_coverage: float = 0.5
-    max_unknown: float = 1.0  # 1.0 disables: refuse when more than this share of the words is unknown
-    refuse_mismatch: bool = False  # refuse when the question names a unit or year the corpus lacks
+# The gates are the [answer] section of config.toml: one dataclass, so config and calibration cannot drift apart.
+Thresholds = AnswerConfig
 
 
 def features(question: str, hits: Sequence[Hit], unknown: float = 0.0, mismatch: bool = False) -> Features:

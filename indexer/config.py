@@ -78,14 +78,14 @@ class LLMConfig:
 
 @dataclass(frozen=True)
 class AnswerConfig:
-    """Not-found gates: a question is answered only when retrieval clears every non-zero threshold."""
+    """Not-found gates (app.notfound.Thresholds): a question is answered only when retrieval clears every gate."""
 
-    min_score: float = 0.0
+    min_score: float = 0.0  # 0 disables each min_ gate
     min_dense: float = 0.0
     min_bm25: float = 0.0
     min_coverage: float = 0.5
-    max_unknown: float = 1.0
-    refuse_mismatch: bool = False
+    max_unknown: float = 1.0  # 1.0 disables: refuse when more than this share of the words is unknown
+    refuse_mismatch: bool = False  # refuse when the question names a unit or year the corpus lacks
 
 
 @dataclass(frozen=True)
