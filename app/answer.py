@@ -35,7 +35,7 @@ from indexer.models import Filters, Hit
 
 from .backends import Generator, make_generator
 from .citations import NOT_FOUND_PREFIX, escape_markdown, join_sentences, split_answer, strip_markers, verify
-from .followup import find_entity, rewrite_followup
+from .followup import find_entity, known_units, rewrite_followup
 from .intent import merge_role_hits, role_intent
 from .notfound import NOT_FOUND_TEXT, Thresholds, is_not_found, question_features
 
@@ -71,13 +71,6 @@ def validate_question(question: str | None, max_chars: int) -> str:
     if len(q) > max_chars:
         raise QueryError(f"问题过长（{len(q)} 字），请精简到 {max_chars} 字以内。")
     return q
-
-
-def _known_units(searcher) -> list[str]:
-    facets = getattr(searcher, "facets", None)
-    if facets is None:
-        return []
-    return [str(u) for u in facets().get("unit", []) if u]
 
 
 def _context(hit: Hit) -> str:
@@ -130,14 +123,14 @@ def answer_stream(
 
 def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources) -> Iterator[AnswerState]:
     t0 = time.monotonic()
-    rewritten = rewrite_followup(q, history, _known_units(searcher), prev_sources)
+    units = known_units(searcher)
+    rewritten = rewrite_followup(q, history, units, prev_sources)
     hits = list(searcher.search(rewritten, k=cfg.search.k, filters=filters))
     # The not-found gates were calibrated on the plain ranking, so they judge it, not the role-merged one.
-    found = not is_not_found(question_features(searcher, rewritten, hits), thresholds)
+    found = not is_not_found(question_features(searcher, rewritten, hits, units), thresholds)
     role = role_intent(rewritten)
     if found and role and not (filters and filters.section_role):
         # 「市统计局存在哪些问题」 wants that unit's 存在问题 sections even where other sections score higher.
-        units = _known_units(searcher)
         unit = find_entity(rewritten, units)
         role_filters = dataclasses.replace(filters or Filters(), section_role=(role,))
         if unit in units and not (filters and filters.unit):

@@ -16,6 +16,12 @@ _LEVEL_START = re.compile(r"^(?:[\u4e00-\u9fffX]{0,6}?(?:省|市|县|区|旗|镇
 _NOT_UNIT = ("问题", "工作", "哪些", "什么", "多少", "情况", "如何", "怎么", "存在", "开展", "主要")
 
 
+def known_units(searcher) -> list[str]:
+    """The unit names the searcher's index knows (empty for a searcher without facets)."""
+    facets = getattr(searcher, "facets", None)
+    return [str(u) for u in facets().get("unit", []) if u] if facets else []
+
+
 def _clean(question: str) -> str:
     return _LEAD_IN.sub("", question.strip())
 

@@ -10,6 +10,7 @@ from indexer.config import AnswerConfig
 from indexer.models import Hit
 
 from .citations import content_tokens
+from .followup import find_entity, known_units
 
 NOT_FOUND_TEXT = "资料中未找到与该问题直接相关的内容。"
 COVERAGE_TOP = 3  # passages whose text counts for query-term coverage
@@ -62,23 +63,19 @@ def is_abbreviation(short: str, full: str) -> bool:
     return all(ch in it for ch in short)
 
 
-def names_missing(question: str, hits: Sequence[Hit], known_units: Sequence[str]) -> bool:
+def names_missing(question: str, hits: Sequence[Hit], units: Sequence[str]) -> bool:
     """True when the question names a unit or a year that is in no known unit, no title and no top passage."""
-    from .followup import find_entity
-
     text = "".join(f"{h.chunk.report_title}{h.chunk.text}{h.chunk.year or ''}" for h in hits)
     if any(y not in text for y in set(re.findall(r"20\d\d", question))):
         return True
-    unit = find_entity(question, known_units)
-    if unit is None or unit in text or unit in known_units:
+    unit = find_entity(question, units)
+    if unit is None or unit in text or unit in units:
         return False
-    return not any(is_abbreviation(unit, u) for u in known_units)
+    return not any(is_abbreviation(unit, u) for u in units)
 
 
-def question_features(searcher, question: str, hits: Sequence[Hit]) -> Features:
-    """features() with the signals only the searcher can give (its vocabulary and its units)."""
-    facets = getattr(searcher, "facets", None)
-    units = [str(u) for u in facets().get("unit", []) if u] if facets else []
+def question_features(searcher, question: str, hits: Sequence[Hit], units: Sequence[str]) -> Features:
+    """features() with the signals only the searcher can give (its vocabulary; units = followup.known_units)."""
     return features(question, hits, unknown_share(searcher, question), names_missing(question, hits, units))
 
 
@@ -93,7 +90,8 @@ def labelled_rows(searcher, questions: Iterable[dict], k: int = 5) -> list[tuple
     items = [(str(q.get("query") or q.get("question") or "").strip(), q) for q in questions]
     items = [(text, q) for text, q in items if text]
     hits = searcher.search_batch([text for text, _ in items], k=k) if items else []
-    return [(question_features(searcher, text, h), q.get("type") != "no_answer")
+    units = known_units(searcher)
+    return [(question_features(searcher, text, h, units), q.get("type") != "no_answer")
             for (text, q), h in zip(items, hits)]
 
 
