@@ -42,6 +42,7 @@ class Searcher:
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
         self._facets: dict | None = None
+        self._spans: dict[str, list[dict]] | None = None
         self._columns = {name: np.array([getattr(c, name) for c in self.chunks], dtype=object)
                          for name in ("unit", "level", "year", "topic", "section_role", "report_id")}
 
@@ -195,9 +196,12 @@ class Searcher:
         rec = self._reports.get(report_id)
         if rec is None:
             raise QueryError(f"未找到报告: {report_id}")
-        spans = [{"chunk_id": c.chunk_id, "start": c.start, "end": c.end}
-                 for c in self.chunks if c.report_id == report_id]
-        return {**rec, "chunks": spans}
+        if self._spans is None:  # grouped once, not scanned over every chunk per opened report
+            spans: dict[str, list[dict]] = {}
+            for c in self.chunks:
+                spans.setdefault(c.report_id, []).append({"chunk_id": c.chunk_id, "start": c.start, "end": c.end})
+            self._spans = spans
+        return {**rec, "chunks": [dict(x) for x in self._spans.get(report_id, [])]}
 
     def reports(self, filters: Filters | None = None) -> list[dict]:
         out = []
