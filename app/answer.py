@@ -34,14 +34,21 @@ from indexer.errors import QueryError
 from indexer.models import Filters, Hit
 
 from .backends import Generator, make_generator
-from .citations import NOT_FOUND_PREFIX, escape_markdown, join_sentences, split_answer, strip_markers, verify
-from .followup import find_entity, known_units, rewrite_followup
-from .intent import merge_role_hits, role_intent
+from .backends.extractive import evidence
+from .citations import (MIN_SUPPORT, NOT_FOUND_PREFIX, escape_markdown, join_sentences, sentence_spans, split_answer, strip_markers,
+                        support, verify)
+from .compose import join_lines, labelled_markdown
+from .followup import known_units, rewrite_followup
+from .intent import Intent, detect_intent, merge_role_hits, relative_year, search_query
 from .notfound import NOT_FOUND_TEXT, Thresholds, is_not_found, question_features
+from .safety import is_planted, planted_spans
+from .units import flatten, resolve_units, without_units
 
 __all__ = ["AnswerState", "Generator", "answer", "answer_stream", "make_generator", "validate_question"]
 
 RELATED_SHOWN = 3
+STRONG_TOP = 2  # passages ranked this high for the topic alone count as evidence even when worded unlike it
+LIST_PASSAGES = 10  # a 「哪些单位」 question reads the best passage of this many reports
 SNIPPET_CHARS = 80
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -85,15 +92,17 @@ def _sources(hits: Sequence[Hit], highlights: dict | None = None, cited: Sequenc
         d["n"] = n
         d["cited"] = n in cited
         d["highlights"] = (highlights or {}).get(n, [])
+        planted = planted_spans(hit.chunk.text, sentence_spans(hit.chunk.text))
+        d["planted"] = [list(x) for x in planted]  # sentences that address the assistant: shown, never quoted
         out.append(d)
     return out
 
 
-def related_markdown(hits: Sequence[Hit]) -> str:
+def related_markdown(hits: Sequence[Hit], heading: str = "可能相关的资料：") -> str:
     """The closest passages, for an answer the corpus does not hold."""
     if not hits:
         return ""
-    lines = ["", "", "可能相关的资料："]
+    lines = ["", "", heading]
     for n, hit in enumerate(hits[:RELATED_SHOWN], 1):
         c = hit.chunk
         where = " › ".join(x for x in (c.report_title, *c.heading_path) if x)
@@ -121,21 +130,110 @@ def answer_stream(
     return _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """How a question is read: what to search, which units and year it asks about, what shape of answer it wants."""
+
+    question: str
+    query: str  # framing and relative-year words dropped
+    intent: Intent
+    groups: tuple[tuple[str, ...], ...]  # per unit the question names, the index units it may mean
+    unknown: tuple[str, ...]  # unit-shaped names the index does not know
+    year: int | None = None
+    year_word: str = ""  # 去年/今年… as written, when the year was resolved from it
+
+
+def make_plan(question: str, searcher, units: Sequence[str]) -> Plan:
+    groups, unknown = resolve_units(question, units)
+    years = sorted({int(r["year"]) for r in searcher.reports() if r.get("year")
+                    and (not groups or r.get("unit") in flatten(groups))})
+    explicit = sorted(set(re.findall(r"20\d\d", question)))
+    year, word = (int(explicit[0]), "") if len(explicit) == 1 else relative_year(question, years[-1] if years else None)
+    return Plan(question, search_query(question), detect_intent(question), tuple(tuple(g) for g in groups),
+                tuple(unknown), year, word)
+
+
+def retrieve(plan: Plan, searcher, cfg: Config, filters: Filters | None) -> tuple[list[Hit], list[list[Hit]]]:
+    """(passages, per asked unit its passages): that unit's own sections when the question names units."""
+    base = filters or Filters()
+    if plan.year and not base.year:
+        base = dataclasses.replace(base, year=(plan.year,))
+    k = cfg.search.k
+    role = plan.intent.role if plan.intent.kind in ("problem", "plan") else None
+    if plan.groups and not base.unit:
+        per = k if len(plan.groups) == 1 else max(2, -(-k // len(plan.groups)))
+        groups = []
+        for g in plan.groups:
+            f = dataclasses.replace(base, unit=g)
+            hits = searcher.search(plan.query, k=per, filters=f)
+            if role and not base.section_role:
+                hits = merge_role_hits(hits, searcher.search(plan.query, k=per, filters=dataclasses.replace(
+                    f, section_role=(role,))), per)
+            groups.append(hits)
+        return _renumber([h for g in groups for h in g]), groups
+    if role and not base.section_role:
+        hits = searcher.search(plan.query, k=cfg.search.candidates if plan.intent.per_unit else k,
+                               filters=dataclasses.replace(base, section_role=(role,)))
+    else:
+        hits = searcher.search(plan.query, k=cfg.search.candidates if plan.intent.per_unit else k, filters=base)
+    if plan.intent.per_unit:
+        hits = _one_per_report(hits, LIST_PASSAGES)
+    return _renumber(hits), []
+
+
+def _one_per_report(hits: Sequence[Hit], n: int) -> list[Hit]:
+    """A list question wants many units: the best passage of each report, in ranking order."""
+    out, seen = [], set()
+    for h in hits:
+        if h.chunk.report_id not in seen:
+            seen.add(h.chunk.report_id)
+            out.append(h)
+    return out[:n]
+
+
+def _renumber(hits: Sequence[Hit]) -> list[Hit]:
+    return [dataclasses.replace(h, rank=i) for i, h in enumerate(hits, start=1)]
+
+
+def _notes(plan: Plan) -> list[str]:
+    notes = []
+    if plan.year_word and plan.year:
+        notes.append(f"（“{plan.year_word}”按资料中最近的报告年份理解为{plan.year}年。）")
+    if plan.unknown and plan.groups:
+        notes.append("资料中没有" + "、".join(f"“{u}”" for u in dict.fromkeys(plan.unknown)) + "的报告。")
+    return notes
+
+
+def _missing_label(hits: Sequence[Hit], group: Sequence[str], searcher) -> str:
+    titles = [r["title"] for r in searcher.reports(Filters(unit=tuple(group)))]
+    unit = "、".join(group)
+    return f"{unit}（{'、'.join(f'《{t}》' for t in titles)}）" if titles else unit
+
+
 def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources) -> Iterator[AnswerState]:
     t0 = time.monotonic()
     units = known_units(searcher)
     rewritten = rewrite_followup(q, history, units, prev_sources)
-    hits = list(searcher.search(rewritten, k=cfg.search.k, filters=filters))
-    # The not-found gates were calibrated on the plain ranking, so they judge it, not the role-merged one.
-    found = not is_not_found(question_features(searcher, rewritten, hits, units), thresholds)
-    role = role_intent(rewritten)
-    if found and role and not (filters and filters.section_role):
-        # 「市统计局存在哪些问题」 wants that unit's 存在问题 sections even where other sections score higher.
-        unit = find_entity(rewritten, units)
-        role_filters = dataclasses.replace(filters or Filters(), section_role=(role,))
-        if unit in units and not (filters and filters.unit):
-            role_filters = dataclasses.replace(role_filters, unit=(unit,))
-        hits = merge_role_hits(hits, searcher.search(rewritten, k=cfg.search.k, filters=role_filters), cfg.search.k)
+    plan = make_plan(rewritten, searcher, units)
+    # The not-found gates were calibrated on the plain ranking, so they judge it.
+    plain = list(searcher.search(rewritten, k=cfg.search.k, filters=filters))
+    feats = question_features(searcher, rewritten, plain, units)
+    # A question naming a known unit is judged on that unit's own text below (evidence), not on global scores.
+    found = (not (thresholds.refuse_mismatch and feats.mismatch)) if plan.groups else not is_not_found(feats, thresholds)
+    hits, groups = retrieve(plan, searcher, cfg, filters) if found else (plain, [])
+    missing: list[str] = []
+    if found and groups:
+        # Evidence, not scores: does the asked unit's own text hold a sentence that answers the question?
+        kept = []
+        # On topic in other words: the unit's passage ranks at the top for the question without its unit name.
+        topic = search_query(without_units(rewritten, units))
+        strong = frozenset(h.chunk.chunk_id for h in searcher.search(topic, k=STRONG_TOP, filters=filters))
+        for g_units, g_hits in zip(plan.groups, groups):
+            if evidence(rewritten, g_hits, strong, flatten(plan.groups)) is None:
+                missing.append(_missing_label(g_hits, g_units, searcher))
+            else:
+                kept.extend(g_hits)
+        hits = _renumber(kept)
     first = time.monotonic() - t0
 
     def state(markdown, sources, done=False, not_found=False, flagged=()):
@@ -144,6 +242,12 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
             timings["total_s"] = round(time.monotonic() - t0, 4)
         return AnswerState(q, rewritten, markdown, sources, not_found, list(flagged), done, timings, generator.name)
 
+    if found and groups and not hits:
+        others = [h for h in plain if h.chunk.unit not in flatten(plan.groups)]
+        text = join_lines([*_notes(plan), *(f"{escape_markdown(m)}中未找到与该问题直接相关的内容。" for m in missing)])
+        yield state(text + related_markdown(others, "其他单位的相关资料（不是所问单位，仅供参考）："),
+                    _sources(others), done=True, not_found=True)
+        return
     if not found:
         yield state(NOT_FOUND_TEXT + related_markdown(hits), _sources(hits), done=True, not_found=True)
         return
@@ -152,15 +256,33 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
     raw = ""
     for raw in generator.stream(rewritten, hits, history):
         yield state(join_sentences(split_answer(raw)), sources)
-    if not raw.strip():
-        yield state(NOT_FOUND_TEXT + related_markdown(hits), sources, done=True, not_found=True)
-        return
-    if raw.strip().startswith(NOT_FOUND_PREFIX):
-        yield state(escape_markdown(strip_markers(raw).strip()) + related_markdown(hits), sources, done=True,
-                    not_found=True)
+    if not raw.strip() or raw.strip().startswith(NOT_FOUND_PREFIX):
+        said = escape_markdown(strip_markers(raw).strip()) if raw.strip() else NOT_FOUND_TEXT
+        yield state(said + related_markdown(hits), sources, done=True, not_found=True)
         return
     v = verify(raw, [h.chunk.text for h in hits], [_context(h) for h in hits])
-    yield state(v.markdown(), _sources(hits, v.highlights, v.cited), done=True, flagged=v.flagged_numbers)
+    sentences = keep_asked(v.sentences, hits, flatten(plan.groups))
+    if not sentences:
+        yield state(NOT_FOUND_TEXT + related_markdown(hits), sources, done=True, not_found=True)
+        return
+    flagged = [x for x in v.flagged_numbers if any(x in s.text for s in sentences)]
+    lead = "有。" if plan.intent.yesno else ""
+    markdown = labelled_markdown(sentences, hits, _notes(plan), missing, lead, flagged)
+    cited = sorted({n for s in sentences for n in s.cites})
+    yield state(markdown, _sources(hits, v.highlights, cited), done=True, flagged=flagged)
+
+
+def keep_asked(sentences, hits: Sequence[Hit], asked: Sequence[str]) -> list:
+    """Sentences an answer may show: none quoting planted instructions, none citing only units not asked about."""
+    planted = [h.chunk.text[a:b] for h in hits for a, b in planted_spans(h.chunk.text, sentence_spans(h.chunk.text))]
+    out = []
+    for s in sentences:
+        if is_planted(s.text) or any(support(s.text, p) >= MIN_SUPPORT for p in planted):
+            continue
+        if asked and s.cites and not any(hits[n - 1].chunk.unit in asked for n in s.cites if 0 < n <= len(hits)):
+            continue
+        out.append(s)
+    return out
 
 
 def answer(question: str, searcher, generator: Generator, cfg: Config, filters: Filters | None = None,

@@ -12,9 +12,9 @@ NOT_FOUND_PREFIX = "资料中未找到"
 
 MARKER_RE = re.compile(r"\s*(?:\[(\d+(?:\s*[,，、]\s*\d+)*)\]|【(\d+(?:\s*[,，、]\s*\d+)*)】)")
 _SENTENCE_RE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”」』）)]*|\n|$)")
-_TERMINAL = "。！？!?；;”」』）)"
+_SENTENCE_END = "。！？!?；;"
 _NUMBER_RE = re.compile(
-    r"(?<![\d.,])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(%|％|‰|万亿|万|亿|千)?"
+    r"(?<![\d.,])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(%|％|‰|万亿|万|亿|千)?(?:余|多)?"
     r"(个百分点|万元|亿元|元|条|件|次|个|人次|人|篇|项|家|所|处|户|场|期|批|名|份|天|小时|年|月|日|公里|平方米|亩|吨|台|万)?"
 )
 _ENUMERATOR_RE = re.compile(r"(?m)^\s*\d+[.、）)](?!\d)")
@@ -166,7 +166,8 @@ def join_sentences(sentences, escape: bool = True) -> str:
     for s in sentences:
         body = s.text
         cut = len(body)
-        while cut > 0 and body[cut - 1] in _TERMINAL:
+        # The marker goes before the full stop but after a closing quote: never inside 「“……”」 a user copies.
+        while cut > 0 and body[cut - 1] in _SENTENCE_END:
             cut -= 1
         core, punct = body[:cut], body[cut:]
         if escape:

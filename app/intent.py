@@ -1,25 +1,99 @@
-"""What kind of section a question asks about, and how to put such passages first: pure functions."""
+"""What a question asks for (figure, list, per-unit, yes/no, problems, plans…): every cue list lives here, pure functions."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 from indexer.models import Hit
 
-# Order matters: 「下一步如何解决存在的问题」 asks for plans.
-_ROLE_CUES = (
-    ("下一步计划", re.compile(r"下一步|下步|计划|打算|思路|安排|将如何|今后|明年|2024年")),
-    ("存在问题", re.compile(r"问题|不足|短板|差距|薄弱|困难")),
+# Measure words a figure question asks for (「多少条」「几件」).
+MEASURES = "个百分点|万元|亿元|元|条|件|次|人次|个|人|篇|项|家|所|处|户|场|名|份|天|期|批|吨|亩"
+_COUNT_RE = re.compile(
+    rf"多少|几(?:{MEASURES})|数量|数目|总数|共计|比例|比率|占比|百分之|金额|"
+    r"(?:整改|公示|办结|覆盖|完成|入学|满意|回复|增长|达标|执行|结案)率")
+_ASKED_MEASURE_RE = re.compile(rf"(?:多少|几)({MEASURES})")
+# Order matters: 「下一步如何解决存在的问题」 asks for plans. (role, cue in the question, cue of answer sentences)
+ROLE_CUES = (
+    ("下一步计划", re.compile(r"下一步|下步|计划|打算|思路|安排|将如何|今后|明年|来年"),
+     "将|继续|持续|进一步|计划|力争|推动"),
+    ("存在问题", re.compile(r"问题|不足|短板|差距|薄弱|困难|瓶颈"),
+     "问题|不足|不够|有待|薄弱|欠缺|不到位|单一|不及时|滞后|不高|不强|较少|缺乏"),
 )
+_MEASURE_Q = re.compile(r"做法|措施|举措|如何|怎么|怎样|成效|经验|亮点|成绩|创新")
+_PER_UNIT_RE = re.compile(r"哪些(?:单位|部门|报告|地方|区县|街道|局|乡镇)|哪个(?:单位|部门)|哪几个|各(?:单位|部门)")
+_LISTING_RE = re.compile(r"哪些|有什么|有何|包括|都有|几个方面")
+_YESNO_RE = re.compile(r"有没有|有无|是否|是不是|(?:有|开展|建立|实行|设立|举办|制定|出台)[^？?，,。]{0,20}吗[？?]?$")
+# Words that only frame the question: dropped from the search query so they do not pull in unrelated passages.
+_FRAME_RE = re.compile(r"请问|请|帮我|查一下|告诉我|一共|分别|多少|哪些|哪个|哪几个|什么|是否|有没有|有无|是不是|吗|呢|[？?]")
+_RELATIVE_YEARS = (("前年", -1), ("去年", 0), ("上一年", 0), ("上年度", 0), ("上年", 0), ("今年", 0), ("本年度", 0),
+                   ("本年", 0), ("当年", 0))
+
+
+@dataclass(frozen=True)
+class Intent:
+    """The shape of answer a question wants."""
+
+    kind: str  # count | problem | plan | measure | general
+    measure: str | None = None  # the measure a count question asks for ("条", "件", "%")
+    role: str | None = None  # the section role that usually holds the answer
+    cue: str = ""  # regex of words typical of answer sentences
+    per_unit: bool = False  # 「哪些单位」「分别」「各单位」: one line per unit
+    listing: bool = False  # 「哪些/有什么」: several sentences
+    yesno: bool = False  # 「有没有……」: yes or no first, then the evidence
 
 
 def role_intent(question: str) -> str | None:
     """The section role a question asks about (存在问题 / 下一步计划), or None."""
-    for role, cue in _ROLE_CUES:
+    for role, cue, _ in ROLE_CUES:
         if cue.search(question):
             return role
     return None
+
+
+def detect_intent(question: str) -> Intent:
+    per_unit = bool(_PER_UNIT_RE.search(question))
+    yesno = bool(_YESNO_RE.search(question))
+    listing = per_unit or bool(_LISTING_RE.search(question))
+    if _COUNT_RE.search(question) and not re.search(r"哪些(?:问题|做法|措施)", question):
+        m = _ASKED_MEASURE_RE.search(question)
+        measure = m.group(1) if m else None
+        if measure is None and re.search(r"率|比例|比率|占比|百分之", question):
+            measure = "%"
+        if measure is None and re.search(r"金额|多少钱|资金", question):
+            measure = "元"
+        extreme = "最多|最高|不超过|上限|最大|最低|最少|不低于" if re.search(r"最多|最高|上限|最大|最低|最少", question) else ""
+        return Intent("count", measure=measure, cue=extreme, per_unit=per_unit, yesno=yesno)
+    for role, cue, answer_cue in ROLE_CUES:
+        if cue.search(question):
+            kind = "plan" if role == "下一步计划" else "problem"
+            return Intent(kind, role=role, cue=answer_cue, per_unit=per_unit, listing=True, yesno=yesno)
+    if _MEASURE_Q.search(question):
+        return Intent("measure", role="做法与成效", per_unit=per_unit, listing=True, yesno=yesno)
+    return Intent("general", per_unit=per_unit, listing=listing, yesno=yesno)
+
+
+def relative_year(question: str, anchor: int | None) -> tuple[int | None, str]:
+    """(year, word) for 去年/今年/上一年… resolved against the latest report year `anchor`; (None, "") if none.
+
+    Users read last year's reports while drafting this year's: 去年 and the report's own 今年 are the same year.
+    """
+    if anchor is None:
+        return None, ""
+    for word, delta in _RELATIVE_YEARS:
+        if word in question:
+            return anchor + delta, word
+    return None, ""
+
+
+def search_query(question: str) -> str:
+    """The question without relative-year and framing words, for retrieval; the question itself if nothing is left."""
+    q = question
+    for word, _ in _RELATIVE_YEARS:
+        q = q.replace(word, "")
+    q = _FRAME_RE.sub(" ", q)
+    q = re.sub(r"\s+", " ", q).strip()
+    return q if len(q) >= 2 else question
 
 
 def merge_role_hits(hits: Sequence[Hit], role_hits: Sequence[Hit], k: int, lead: int = 3) -> list[Hit]:

@@ -10,7 +10,8 @@ from indexer.config import AnswerConfig
 from indexer.models import Hit
 
 from .citations import content_tokens
-from .followup import find_entity, known_units
+from .followup import known_units
+from .units import resolve_units
 
 NOT_FOUND_TEXT = "资料中未找到与该问题直接相关的内容。"
 COVERAGE_TOP = 3  # passages whose text counts for query-term coverage
@@ -55,23 +56,13 @@ def features(question: str, hits: Sequence[Hit], unknown: float = 0.0, mismatch:
     )
 
 
-def is_abbreviation(short: str, full: str) -> bool:
-    """市人社局 abbreviates 市人力资源和社会保障局: same first and last character, the rest in order."""
-    if len(short) < 3 or short[0] != full[:1] or short[-1] != full[-1:]:
-        return False
-    it = iter(full)
-    return all(ch in it for ch in short)
-
-
 def names_missing(question: str, hits: Sequence[Hit], units: Sequence[str]) -> bool:
-    """True when the question names a unit or a year that is in no known unit, no title and no top passage."""
+    """True when the question names a year in no top passage, or only units that no index unit matches."""
     text = "".join(f"{h.chunk.report_title}{h.chunk.text}{h.chunk.year or ''}" for h in hits)
     if any(y not in text for y in set(re.findall(r"20\d\d", question))):
         return True
-    unit = find_entity(question, units)
-    if unit is None or unit in text or unit in units:
-        return False
-    return not any(is_abbreviation(unit, u) for u in units)
+    groups, unknown = resolve_units(question, units)
+    return bool(unknown) and not groups and not any(u in text for u in unknown)
 
 
 def question_features(searcher, question: str, hits: Sequence[Hit], units: Sequence[str]) -> Features:

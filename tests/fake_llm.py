@@ -71,6 +71,14 @@ class FakeSearcher:
     def facets(self) -> dict:
         return {"unit": sorted({c.unit for c in self.chunks})}
 
+    def reports(self, filters: Filters | None = None) -> list[dict]:
+        out = {}
+        for c in self.chunks:
+            if filters is None or ((not filters.unit or c.unit in filters.unit)
+                                   and (not filters.year or c.year in filters.year)):
+                out[c.report_id] = {"report_id": c.report_id, "title": c.report_title, "unit": c.unit, "year": c.year}
+        return sorted(out.values(), key=lambda r: r["title"])
+
     def search(self, query: str, k: int | None = None, mode: str | None = None, filters: Filters | None = None):
         self.queries.append(query)
         qb = bigrams(query)

@@ -102,3 +102,11 @@ def test_sentence_spans_and_highlights_skip_headings():
     assert [text[s:e] for s, e in sentence_spans(text)] == ["（一）主动公开情况", "全年主动公开政府信息915条。"]
     spans = highlight_spans("主动公开情况：全年主动公开政府信息915条", text)
     assert [text[s:e] for s, e in spans] == ["全年主动公开政府信息915条。"]
+
+
+def test_marker_never_lands_inside_a_quote():
+    from app.citations import join_sentences, split_answer
+
+    out = join_sentences(split_answer("开展“强D建办实事促发展”[1]。"))
+    assert "”[1]。" in out and "[1]”" not in out
+    assert join_sentences(split_answer("全年公开309条[2]。")) == "全年公开309条[2]。"

@@ -37,7 +37,7 @@ def _hit_text(text, title="县住建局2023年度政务公开工作总结", year
 
 
 def test_abbreviations_of_known_units():
-    from app.notfound import is_abbreviation
+    from app.units import is_abbreviation
 
     assert is_abbreviation("市人社局", "市人力资源和社会保障局")
     assert is_abbreviation("市粮储局", "市粮食和物资储备局")

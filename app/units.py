@@ -1,0 +1,152 @@
+"""Which of the index's units a question names: full names, abbreviations (人社局 → 市人力资源和社会保障局), places."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+_LEVEL_PREFIX = re.compile(r"^(?:XX|[\u4e00-\u9fff]{0,4}?)(?:省|市|县|区|旗|镇|乡)(?=[\u4e00-\u9fffX]{2})")
+# Where a unit mention ends: an organ word, or an administrative place (XX区, XX镇).
+_ORGAN = r"(?:分局|局|委员会|委|办公室|办|处|中心|院|所|站|馆|联|队)"
+_ORGAN_END = re.compile(r"(?:分局|局|委员会|委|办公室|办|处|中心|院|所|站|馆|联|队|街道|政府|产业城|市|县|区|镇|乡)")
+_NOT_UNIT = ("单位", "部门", "哪", "各", "什么", "多少", "问题", "工作", "情况", "政府信息")
+MIN_MENTION = 2
+
+
+def strip_level(unit: str) -> str:
+    """市统计局 → 统计局; XX县XX镇 → XX镇; a bare place name stays as it is."""
+    m = _LEVEL_PREFIX.match(unit)
+    return unit[m.end():] if m else unit
+
+
+def is_abbreviation(short: str, full: str) -> bool:
+    """市人社局 abbreviates 市人力资源和社会保障局: same first and last character, the rest in order."""
+    if len(short) < 3 or short[0] != full[:1] or short[-1] != full[-1:]:
+        return False
+    it = iter(full)
+    return all(ch in it for ch in short)
+
+
+def _level_of(name: str) -> str:
+    m = re.match(r"^(?:XX)?(省|市|县|区|镇|乡)", name)
+    return m.group(1) if m else ""
+
+
+def matches(mention: str, unit: str) -> bool:
+    """Does a mention in a question name this unit of the index?"""
+    if not mention or not unit:
+        return False
+    if mention == unit or (len(mention) >= 3 and mention in unit) or (len(unit) >= 3 and unit in mention):
+        return True
+    if mention.removeprefix("XX") == unit.removeprefix("XX"):
+        return True
+    lm, lu = _level_of(mention), _level_of(unit)
+    if lm and lu and lm != lu:
+        return False  # 县统计局 is not 市统计局
+    sm, su = strip_level(mention), strip_level(unit)
+    if len(sm) >= 3 and (sm == su or sm in su or is_abbreviation(sm, su)):
+        return True
+    return is_abbreviation(mention, unit)
+
+
+def mentions(question: str) -> list[tuple[int, str]]:
+    """Unit-shaped phrases of a question with their positions: the text before each organ or place word."""
+    out = []
+    for m in _ORGAN_END.finditer(question):
+        end = m.end()
+        start = end
+        while start > 0 and re.match(r"[\u4e00-\u9fffX（）()]", question[start - 1]):
+            start -= 1
+        run = question[start:end]
+        if len(run) >= MIN_MENTION:
+            out.append((start, run))
+    return out
+
+
+def resolve_units(question: str, known: Iterable[str]) -> tuple[list[list[str]], list[str]]:
+    """(groups, unknown): per unit the question names, in order, the index units it may mean; names matching none.
+
+    A group holds several units when the name is ambiguous (数据资源管理局 → 市… and 区…).
+    """
+    groups, unknown, _ = _resolve(question, known)
+    return groups, unknown
+
+
+def without_units(question: str, known: Iterable[str]) -> str:
+    """The question with the units it names taken out: what it asks about, whoever reports it."""
+    _, _, spans = _resolve(question, known)
+    for s, e in sorted(spans, reverse=True):
+        question = question[:s] + question[e:]
+    return question
+
+
+def _resolve(question: str, known: Iterable[str]) -> tuple[list[list[str]], list[str], list[tuple[int, int]]]:
+    # A one-character unit (乡) would be found in every 城乡/乡村: such units are named only through a longer mention.
+    known = sorted({u for u in known if len(u) >= MIN_MENTION}, key=len, reverse=True)
+    groups: list[list[str]] = []
+    spans: list[tuple[int, int]] = []
+    # Full names first: the longest known unit written out in the question wins its span.
+    for u in (u for u in known if len(u) >= 3):
+        for m in re.finditer(re.escape(u), question):
+            s, e = m.start(), m.end()
+            if any(s < e2 and s2 < e for s2, e2 in spans):
+                continue
+            spans.append((s, e))
+            # XX masks a place name: 「XX街道」 may be the report filed as 街道.
+            groups.append((s, [u, *(v for v in known if v != u and v.removeprefix("XX") == u.removeprefix("XX"))]))
+    unknown = []
+    for start, run in mentions(question):
+        end = start + len(run)
+        if any(start < e2 and s2 < end for s2, e2 in spans):
+            continue
+        best: list[str] = []
+        best_len = 0
+        # The longest tail of the run that names known units: 「请问人社局」 → 人社局.
+        for i in range(len(run) - MIN_MENTION + 1):
+            tail = run[i:]
+            if any(w in tail for w in _NOT_UNIT):
+                continue
+            # 「县应急管理局」 is not 市应急管理局 even though its tail 应急管理局 is.
+            level = next((ch for ch in reversed(run[:i]) if ch in "省市县区镇乡"), "")
+            hits = [u for u in known if matches(tail, u) and not (level and _level_of(u) not in ("", level))]
+            if hits and len(tail) > best_len:
+                best, best_len = hits, len(tail)
+        if best:
+            spans.append((end - best_len, end))
+            groups.append((end - best_len, best))
+        else:
+            tail = _unit_tail(run)
+            if tail:
+                unknown.append(tail)
+    groups.sort(key=lambda g: g[0])
+    out: list[list[str]] = []
+    for _, g in groups:
+        if g not in out:
+            out.append(g)
+    return out, unknown, spans
+
+
+def _unit_tail(run: str) -> str | None:
+    """A unit-shaped name the index does not know (合肥市蜀山区, 市公积金中心, 县残联), or None for ordinary words.
+
+    Only an organ after a level (县…局) or a place inside a place (…市…区) counts: 政务公开专区 is no unit.
+    """
+    m = (re.search(r"(?:XX|[\u4e00-\u9fff]{0,4}?)(?:省|市|县|区|镇|乡)[\u4e00-\u9fffX]{1,8}?" + _ORGAN + "$", run)
+         or re.search(r"[\u4e00-\u9fff]{2,4}(?:省|市|县)[\u4e00-\u9fff]{2,4}(?:市|县|区|镇|乡)$", run))
+    cand = m.group() if m else ""
+    if len(cand) < 3 or cand[0] in "全本该各我其每此" or any(w in cand for w in _NOT_UNIT):
+        return None
+    return cand
+
+
+def unit_label(unit: str, title: str) -> str:
+    """How an answer names whose text it quotes: 「市统计局（《市统计局2023年…》）」, or the title alone."""
+    if unit and title:
+        return f"{unit}（《{title}》）"
+    return f"《{title}》" if title else (unit or "（未识别单位）")
+
+
+def flatten(groups: Sequence[Sequence[str]]) -> list[str]:
+    out: list[str] = []
+    for g in groups:
+        out.extend(u for u in g if u not in out)
+    return out

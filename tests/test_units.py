@@ -1,0 +1,58 @@
+"""Which index units a question names: full names, abbreviations, masked places, levels; unknown unit-shaped names."""
+import pytest
+
+from app.intent import detect_intent, relative_year, search_query
+from app.units import resolve_units, without_units
+
+KNOWN = ["市人力资源和社会保障局", "县税务局", "县司法局", "市统计局", "市应急管理局", "县住建局", "市数据资源管理局",
+         "区数据资源管理局", "XX街道", "街道", "乡", "县生态环境分局"]
+
+
+@pytest.mark.parametrize("question, groups, unknown", [
+    ("人社局去年政策解读发了多少条？", [["市人力资源和社会保障局"]], []),
+    ("市人社局存在哪些问题？", [["市人力资源和社会保障局"]], []),
+    ("县税务局和县司法局分别主动公开了多少条信息？", [["县税务局"], ["县司法局"]], []),
+    ("请问统计局主动公开多少条", [["市统计局"]], []),
+    ("数据资源管理局帮扶多少户", [["市数据资源管理局", "区数据资源管理局"]], []),
+    ("XX街道主题教育", [["XX街道", "街道"]], []),
+    ("生态环境局的问题", [["县生态环境分局"]], []),
+    ("县应急管理局有多少条", [], ["县应急管理局"]),  # another level is another unit
+    ("市住建局的执法情况", [], ["市住建局"]),
+    ("合肥市蜀山区2023年主动公开多少条", [], ["合肥市蜀山区"]),
+    ("县残联主动公开了多少条", [], ["县残联"]),
+    ("救护车赶到城乡病人身边用时多少", [], []),  # 乡 the unit is not every 城乡
+    ("哪些单位推进了政务公开专区建设？", [], []),  # 专区 is no place
+])
+def test_resolve_units(question, groups, unknown):
+    got_groups, got_unknown = resolve_units(question, KNOWN)
+    assert [sorted(g) for g in got_groups] == [sorted(g) for g in groups]
+    assert got_unknown == unknown
+
+
+def test_without_units_keeps_what_is_asked():
+    assert without_units("县税务局和县司法局分别主动公开了多少条", KNOWN) == "和分别主动公开了多少条"
+
+
+def test_relative_years_resolve_against_the_latest_report_year():
+    assert relative_year("人社局去年政策解读多少条", 2023) == (2023, "去年")
+    assert relative_year("前年的情况", 2023) == (2022, "前年")
+    assert relative_year("2023年的情况", 2023) == (None, "")
+    assert relative_year("去年", None) == (None, "")
+
+
+def test_search_query_drops_framing_words_only():
+    assert search_query("人社局去年政策解读发了多少条？") == "人社局政策解读发了 条"
+    assert search_query("多少？") == "多少？"
+
+
+@pytest.mark.parametrize("question, kind, per_unit, yesno", [
+    ("哪些单位在政策解读上存在不足？", "problem", True, False),
+    ("各单位在政策解读上有哪些创新做法？", "measure", True, False),
+    ("有没有单位开展政策解读直播？", "general", False, True),
+    ("市统计局是否召开新闻发布会？", "general", False, True),
+    ("县里要求各乡镇的公示栏至少多大？", "general", False, False),
+    ("审计机关整改时用不同颜色区分进度，分别是哪几种？", "general", False, False),  # 分别 alone lists no units
+])
+def test_detect_intent_shapes(question, kind, per_unit, yesno):
+    intent = detect_intent(question)
+    assert (intent.kind, intent.per_unit, intent.yesno) == (kind, per_unit, yesno)
