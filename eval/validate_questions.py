@@ -1,4 +1,4 @@
-"""Check the team's question set (eval/data/questions.jsonl) against the sample corpus: fields, ids, types, answers."""
+"""Check a question set (eval/data/questions.jsonl, answers_holdout.jsonl) against the sample corpus: fields, types, answers."""
 from __future__ import annotations
 
 import argparse
@@ -16,6 +16,13 @@ DEFAULT_QUESTIONS = REPO_ROOT / "eval" / "data" / "questions.jsonl"
 DEFAULT_CORPUS = REPO_ROOT / "data" / "reports"
 
 TYPES = ("fact", "paraphrase", "multi", "masked", "draft", "no_answer")
+# The answer-evaluation kinds of eval/data/answers_holdout.jsonl; each question also names its `units`.
+UNIT_TYPES = ("unit_fact", "respectively", "list", "yesno", "unit_negative", "paraphrase_plus")
+ALL_TYPES = TYPES + UNIT_TYPES
+# Types whose answers must be [] (yesno with expect "no" too); their report_title may be empty.
+NEGATIVE_TYPES = ("no_answer", "unit_negative")
+# One answer string per unit, in the order of `units`.
+ALIGNED_TYPES = ("respectively", "list")
 FIELDS = {"id": str, "query": str, "answers": list, "type": str, "report_title": str, "note": str}
 MIN_ANSWER, MAX_ANSWER = 6, 40
 MAX_OCCURRENCES = 3
@@ -116,12 +123,33 @@ def _field_errors(q: Mapping, label: str) -> list[str]:
     return errors
 
 
+def _unit_errors(q: Mapping, label: str) -> list[str]:
+    qtype, units, answers = q["type"], q.get("units"), q["answers"]
+    if qtype not in UNIT_TYPES:
+        return []
+    if not isinstance(units, list) or not units or not all(isinstance(u, str) and u.strip() for u in units):
+        return [f"{label}：{qtype} 题需要非空的 units 列表（单位名字符串）"]
+    errors = []
+    if qtype in ALIGNED_TYPES:
+        if len(units) != len(answers):
+            errors.append(f"{label}：{qtype} 题的 units 与 answers 须一一对应（{len(units)} ≠ {len(answers)}）")
+        if len(answers) < 2:
+            errors.append(f"{label}：{qtype} 题至少需要两个答案")
+    if qtype == "yesno":
+        expect = q.get("expect")
+        if expect not in ("yes", "no"):
+            errors.append(f"{label}：yesno 题的 expect 须为 \"yes\" 或 \"no\"")
+        elif expect == "no" and answers:
+            errors.append(f"{label}：expect 为 no 的 yesno 题 answers 必须为 []")
+    return errors
+
+
 def _answer_errors(q: Mapping, label: str, corpus_texts: Mapping[str, str]) -> list[str]:
     errors = []
     qtype, answers = q["type"], q["answers"]
-    if qtype == "no_answer":
+    if qtype in NEGATIVE_TYPES or (qtype == "yesno" and q.get("expect") == "no"):
         if answers:
-            errors.append(f"{label}：no_answer 题的 answers 必须为 []")
+            errors.append(f"{label}：{qtype} 题的 answers 必须为 []")
         return errors
     if not answers:
         errors.append(f"{label}：{qtype} 题至少需要一个答案")
@@ -170,9 +198,10 @@ def validate(questions: list[Mapping], corpus_texts: Mapping[str, str]) -> list[
             continue
         if not q["query"].strip():
             errors.append(f"{label}：query 不能为空")
-        if q["type"] not in TYPES:
-            errors.append(f"{label}：未知题型 {q['type']!r}（可选：{', '.join(TYPES)}）")
+        if q["type"] not in ALL_TYPES:
+            errors.append(f"{label}：未知题型 {q['type']!r}（可选：{', '.join(ALL_TYPES)}）")
             continue
+        errors.extend(_unit_errors(q, label))
         errors.extend(_answer_errors(q, label, corpus_texts))
     return errors
 
@@ -185,7 +214,7 @@ def warnings(questions: list[Mapping], corpus_texts: Mapping[str, str]) -> list[
         for ans, n in count_occurrences(answers, corpus_texts).items():
             if n > MAX_OCCURRENCES:
                 found.append(f"{q.get('id')}：答案出现 {n} 次，区分度低：{ans}")
-        if q.get("type") == "paraphrase":
+        if q.get("type") in ("paraphrase", "paraphrase_plus"):
             for ans in answers:
                 overlap = bigram_overlap(q.get("query", ""), ans)
                 if overlap > PARAPHRASE_OVERLAP_WARN:
@@ -221,8 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     errors += validate(questions, corpus)
     stats = summary(questions, corpus)
     print(f"问题数：{len(questions)}；答案串：{stats['answers']}")
-    for qtype in TYPES:
-        print(f"  {qtype:<11}{stats['types'].get(qtype, 0)}")
+    for qtype in ALL_TYPES:
+        if qtype in TYPES or stats["types"].get(qtype):
+            print(f"  {qtype:<{max(11, len(qtype) + 1)}}{stats['types'].get(qtype, 0)}")
     occ = ", ".join(f"出现{n}次: {c}" for n, c in sorted(stats["occurrences"].items()))
     print(f"答案在语料中的出现次数分布：{occ}")
     for w in warnings(questions, corpus):

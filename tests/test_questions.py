@@ -8,6 +8,7 @@ import pytest
 from eval.validate_questions import (
     DEFAULT_CORPUS,
     DEFAULT_QUESTIONS,
+    UNIT_TYPES,
     bigram_overlap,
     count_occurrences,
     decode_bytes,
@@ -163,3 +164,62 @@ def test_cli_exit_codes(tmp_path, capsys):
     assert "fact       1" in capsys.readouterr().out
     assert main([str(bad), "--corpus", str(corpus_dir)]) == 1
     assert main([str(good), "--corpus", str(tmp_path / "none")]) == 2
+
+
+HOLDOUT = DEFAULT_QUESTIONS.parent / "answers_holdout.jsonl"
+UNKNOWN_UNIT = "（未识别）"  # how the index (indexer/reader.py stats) names a report without a recognised unit
+
+
+@pytest.fixture(scope="module")
+def holdout():
+    questions, errors = parse_lines(HOLDOUT.read_text(encoding="utf-8").splitlines())
+    assert errors == []
+    return questions
+
+
+def test_holdout_set_is_valid_without_warnings(holdout):
+    corpus = load_corpus(DEFAULT_CORPUS)
+    assert validate(holdout, corpus) == []
+    assert warnings(holdout, corpus) == []
+    counts = {t: sum(q["type"] == t for q in holdout) for t in UNIT_TYPES}
+    assert all(n >= 10 for n in counts.values()), counts
+    assert {q["expect"] for q in holdout if q["type"] == "yesno"} == {"yes", "no"}
+
+
+def test_holdout_units_are_stored_names_whose_reports_hold_the_answers(holdout):
+    from indexer.config import load_config
+    from indexer.parse import parse_file
+
+    cfg = load_config()
+    by_unit: dict[str, list[str]] = {}
+    for path in sorted(DEFAULT_CORPUS.glob("*.txt")):
+        for r in parse_file(path, DEFAULT_CORPUS, cfg):
+            by_unit.setdefault(r.unit or UNKNOWN_UNIT, []).append(r.text)
+    for q in holdout:
+        if q["type"] != "unit_negative":
+            assert set(q["units"]) <= by_unit.keys(), q["id"]
+        if q["type"] in ("respectively", "list"):
+            pairs = [([u], a) for u, a in zip(q["units"], q["answers"])]
+        else:
+            pairs = [(q["units"], a) for a in q["answers"]]
+        for units, ans in pairs:
+            assert any(ans in text for u in units for text in by_unit[u]), (q["id"], ans)
+
+
+def test_unit_types_need_units_aligned_answers_and_expect():
+    ok_list = _q(type="list", answers=["受理政府信息公开申请12件", "罚没款共计85万元"], units=["市统计局", "县住建局"])
+    short_units = _q(id="q2", type="respectively", answers=ok_list["answers"], units=["市统计局"])
+    no_units = _q(id="q3", type="unit_fact")
+    no_expect = _q(id="q4", type="yesno", units=["市统计局"])
+    no_with_answer = _q(id="q5", type="yesno", expect="no", units=["市统计局"])
+    negative = _q(id="q6", type="unit_negative", units=["县住建局"])
+    errors = validate([ok_list, short_units, no_units, no_expect, no_with_answer, negative], CORPUS)
+    assert not any("(q1)" in e for e in errors)
+    assert any("(q2)" in e and "一一对应" in e for e in errors)
+    assert any("(q3)" in e and "units" in e for e in errors)
+    assert any("(q4)" in e and "expect" in e for e in errors)
+    assert any("(q5)" in e and "必须为 []" in e for e in errors)
+    assert any("(q6)" in e and "必须为 []" in e for e in errors)
+    fine = [_q(type="yesno", expect="no", answers=[], units=["县住建局"], report_title=""),
+            _q(id="q2", type="unit_negative", answers=[], units=["市司法局"], report_title="")]
+    assert validate(fine, CORPUS) == []
