@@ -52,6 +52,13 @@ def score_answer(q: Query, state, mask_map=()) -> dict:
     if not q.no_answer:
         row["contains_answer"] = 1.0 if any(a and a in text for a in answers) else 0.0
         row["contains_all"] = 1.0 if all(a in text for a in answers if a) else 0.0
+        cited = [metrics.normalise(s.get("text", "")) for s in state.sources if s.get("cited")]
+        # what a user can trust: the answer holds the string and a passage it cites holds it too
+        row["answer_and_cited"] = 1.0 if any(a and a in text and any(a in c for c in cited) for a in answers) else 0.0
+        row["share_of_answers"] = sum(a in text for a in answers if a) / max(1, len([a for a in answers if a]))
+    if q.units and not state.not_found:
+        # an answer quoting another unit than the one(s) asked: the worst error for these users
+        row["wrong_unit"] = 1.0 if any(s.get("unit") not in q.units for s in state.sources if s.get("cited")) else 0.0
     return row
 
 
@@ -74,7 +81,30 @@ def summarise_answers(rows: list[dict]) -> dict:
             [r["supported_citations"] / r["n_citations"] for r in cited]),
         "citations": sum(r["n_citations"] for r in rows),
         "flagged_numbers": sum(len(r["flagged_numbers"]) for r in rows),
+        "per_type": per_type(rows),
     }
+    return out
+
+
+def per_type(rows: list[dict]) -> dict:
+    """Per question type: answer and a cited passage hold the string, share of list answers given, wrong-unit rate,
+    refusals (right for no-answer types, wrong for the others)."""
+    out = {}
+    for t in sorted({r["type"] for r in rows}):
+        rs = [r for r in rows if r["type"] == t]
+        ans = [r for r in rs if not r["no_answer"]]
+        wu = [r["wrong_unit"] for r in rs if "wrong_unit" in r]
+        out[t] = {
+            "n": len(rs),
+            "answer_and_cited": metrics.summarise([r["answer_and_cited"] for r in ans]) if ans else None,
+            "share_of_answers": metrics.summarise([r["share_of_answers"] for r in ans]) if ans else None,
+            "wrong_unit": metrics.summarise(wu) if wu else None,
+            "refused": sum(r["not_found"] for r in rs),
+            "refused_answerable": sum(r["not_found"] for r in ans),
+            "n_answerable": len(ans),
+            "refused_no_answer": sum(r["not_found"] for r in rs if r["no_answer"]),
+            "n_no_answer": len(rs) - len(ans),
+        }
     return out
 
 
@@ -120,10 +150,19 @@ def answers_markdown(result: dict) -> str:
         ["无答案问题：正确回答“未找到”", fmt_ci(s["correct_refusal"])],
         ["可回答问题：错误回答“未找到”", fmt_ci(s["wrong_refusal"])],
     ]
+    types = []
+    for t, m in (s.get("per_type") or {}).items():
+        types.append([t, m["n"], fmt(m["answer_and_cited"]["mean"]) if m["answer_and_cited"] else "–",
+                      fmt(m["share_of_answers"]["mean"]) if m["share_of_answers"] else "–",
+                      fmt(m["wrong_unit"]["mean"]) if m["wrong_unit"] else "–",
+                      f"{m['refused_answerable']}/{m['n_answerable']}" if m["n_answerable"] else "–",
+                      f"{m['refused_no_answer']}/{m['n_no_answer']}" if m["n_no_answer"] else "–"])
+    by_type = ("\n## 按题型\n\n" + table(["题型", "题数", "回答与所引资料均含答案", "答案字符串覆盖率", "错单位率",
+                                            "可答题被拒", "无答案题被拒"], types) + "\n") if types else ""
     head = (f"# 回答评测\n\n- 后端: {result['backend']}；问题 {s['n']} 个（可回答 {s['n_answerable']}，无答案 "
             f"{s['n_no_answer']}）；引用 {s['citations']} 处；被标记数字 {s['flagged_numbers']} 个；"
             f"用时 {result['seconds']} 秒\n- 语料: `{result['index'].get('corpus', '')}`\n\n")
-    return head + table(["指标", "值 [95% CI]"], rows) + "\n"
+    return head + table(["指标", "值 [95% CI]"], rows) + "\n" + by_type
 
 
 def write_answers_report(result: dict, out_dir: Path) -> str:

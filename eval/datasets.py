@@ -17,6 +17,7 @@ class Query:
     answers: tuple[str, ...]  # verbatim strings; empty = the corpus holds no answer
     doc_ids: tuple[str, ...] = ()
     type: str = ""
+    units: tuple[str, ...] = ()  # the units the question names (answers_holdout.jsonl), aligned with answers for lists
 
     @property
     def no_answer(self) -> bool:
@@ -84,7 +85,8 @@ def parse_queries(rows: list[tuple[int, dict]], name: str = "queries") -> list[Q
         if str(qid) in seen:
             raise InputFileError(f"{where} 的 id 重复: {qid}")
         seen.add(str(qid))
-        out.append(Query(str(qid), text.strip(), answers, _str_list(obj.get("doc_ids"), where, "doc_ids"), qtype))
+        out.append(Query(str(qid), text.strip(), answers, _str_list(obj.get("doc_ids"), where, "doc_ids"), qtype,
+                         _str_list(obj.get("units"), where, "units")))
     return out
 
 
