@@ -71,6 +71,7 @@ def review_docx(review: dict) -> bytes:
         doc.add_comment(gap_run, _missing_note(m), author=AUTHOR, initials="审")
     doc.add_paragraph("—— 以下为草稿原文 ——")
     figs = review["figures"]
+    rows: list[tuple[str, str]] = [(f"缺项：{m['name']}", _missing_note(m)) for m in review["missing"]]
     for p in review["paragraphs"]:
         par = doc.add_paragraph()
         if p["kind"] != "body":
@@ -84,15 +85,29 @@ def review_docx(review: dict) -> bytes:
                 spans.append((a, a + len(f["text"]), i))
         runs = _runs_for(par, p["text"], [(a, b) for a, b, _ in spans])
         whole = par.runs
+        notes = []
         note = _copy_note(p)
         if note:
             doc.add_comment(whole, note, author=AUTHOR, initials="审")
+            notes.append(note)
         for a, b, i in spans:
             doc.add_comment(runs[(a, b)], _figure_note(figs[i]), author=AUTHOR, initials="审")
+            notes.append(_figure_note(figs[i]))
         if p["matches"] and not note:
             m = p["matches"][0]
-            doc.add_comment(whole, f"可借鉴：《{m['report_title']}》（{m['section_role']}，重合 {round(100 * m['similarity'])}%）"
-                                   f"“{_cut(m['text'])}”", author=AUTHOR, initials="审")
+            tip = f"可借鉴：《{m['report_title']}》（{m['section_role']}，重合 {round(100 * m['similarity'])}%）“{_cut(m['text'])}”"
+            doc.add_comment(whole, tip, author=AUTHOR, initials="审")
+            notes.append(tip)
+        if notes:
+            rows.append((f"第{p['index'] + 1}段：{_cut(p['text'], 40)}", "\n".join(notes)))
+    # The same remarks as a table: readable where a viewer or converter does not show Word comments.
+    doc.add_heading("审阅表", level=2)
+    table = doc.add_table(rows=1, cols=2)
+    table.style = "Table Grid"
+    table.rows[0].cells[0].text, table.rows[0].cells[1].text = "段落", "意见"
+    for where, what in rows:
+        cells = table.add_row().cells
+        cells[0].text, cells[1].text = where, what
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()

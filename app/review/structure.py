@@ -12,6 +12,7 @@ ROLE_SHARE = 0.5  # a section role is expected when at least this share of peers
 CHECKED_ROLES = ("做法与成效", "存在问题", "下一步计划")
 MAX_MISSING_ITEMS = 8
 EXAMPLES = 3
+MIN_EXAMPLE_CHARS = 20  # a passage holding little more than its heading is no example
 # Generous on the draft's side: a heading ("依申请公开情况") may give its figure a sentence or two later.
 _NEAR_FIGURE = r"[\s\S]{0,150}?" + MEASURED
 ITEM_SHARE_SHOWN = 0.5  # only wordings at least half the peers use are worth asking the drafter about
@@ -61,7 +62,7 @@ def missing_sections(profile: Profile, searcher, draft, peers, basis: str) -> li
         if share < ROLE_SHARE or role in draft.roles:
             continue
         heads = Counter(h for r in have for ro, lvl, h in r.headings if ro == role and lvl <= 2 and h)
-        examples = _pick(searcher.chunks, order, lambda c: c.section_role == role and len(c.text) >= 40)
+        examples = _pick(searcher.chunks, order, lambda c: c.section_role == role and len(c.text) >= MIN_EXAMPLE_CHARS)
         rx = _INLINE.get(role)
         inline = rx.search(draft.text) if rx else None
         note = (f"正文中有零星提及（“{draft.text[max(0, inline.start() - 8):inline.end() + 8].strip()}”），但没有独立成节。"
