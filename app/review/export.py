@@ -108,6 +108,13 @@ def review_docx(review: dict) -> bytes:
     for where, what in rows:
         cells = table.add_row().cells
         cells[0].text, cells[1].text = where, what
+    from docx.shared import Cm
+
+    table.autofit = False
+    for col, width in zip(table.columns, (Cm(4.5), Cm(11.5))):  # LibreOffice reads the grid, Word the cells
+        col.width = width
+        for cell in col.cells:
+            cell.width = width
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()

@@ -8,6 +8,8 @@ from indexer.models import Filters
 
 MIN_LABEL_MATCH = 0.35  # bigram overlap of the words before two figures for them to count as the same measure
 _DATES = ("年", "月", "日", "天", "小时")
+# "520余条": the shared number pattern stops at 余/多, so the measure after it is picked up here.
+_ROUGH = re.compile(r"(?:余|多)(?:万元|亿元|万|亿)?(?:个百分点|元|条|件|次|个|人次|人|篇|项|家|所|处|户|场|期|批|名|份)")
 _LABEL_CUT = re.compile(r"[，,。；;：:、\n（）()]")
 _FILLER = re.compile(r"^(?:其中|全年|今年以来|截至目前|累计|共计|共|均|已|达到|达|为|约|近|超过|超)+|(?:均|共计|共|累计|达到|达|为|约|近|超过|超)+$")
 
@@ -24,8 +26,11 @@ def find_figures(text: str) -> list[dict]:
         start = text.find(written, cursor)
         if start < 0:
             continue
+        rough = _ROUGH.match(text, start + len(written)) if not _measure(written) else None
+        if rough:
+            written, core = written + rough.group(), core + rough.group()[0]
         end = cursor = start + len(written)
-        measure = _measure(written)
+        measure = _measure(written).lstrip("余多")  # "余条" compares with "条"; the value stays approximate
         if not measure or measure in _DATES or (start > 0 and text[start - 1] in "第"):
             continue
         head = text[max(0, start - 24):start]

@@ -21,6 +21,11 @@ CSS = """<style>
 .rv-figs td, .rv-figs th {border:1px solid #d0d7de; padding:4px 6px; vertical-align:top; font-size:0.92em;}
 .rv-up {color:#1e6b34;} .rv-down {color:#9b1c1c;} .rv-warn {color:#9a3412;}
 details.rv-m summary {cursor:pointer; color:#0969da; font-size:0.92em;}
+@media (max-width: 640px) {  /* phones: one figure per block instead of a table wider than the screen */
+  .rv-figs table, .rv-figs tr, .rv-figs td {display:block; min-width:0; width:auto;}
+  .rv-figs tr:first-child {display:none;} .rv-figs tr {border-top:2px solid #d0d7de; margin-top:6px;}
+  .rv-figs table, .rv-figs td {border:none !important; padding:2px 0 !important;}
+}
 </style>"""
 
 KIND_NAMES = {"section": "缺少章节", "item": "同类报告常见、草稿未提及", "figure": "同类报告常给出数字、草稿未给"}
