@@ -14,10 +14,10 @@ def _cut(text: str, n: int = MAX_MATCH_CHARS) -> str:
 def _copy_note(p: dict) -> str | None:
     c, b = p.get("copied_from"), p.get("boilerplate")
     if b:
-        return f"套话：与 {b['units']} 个单位的报告基本相同（如《{b['report_title']}》，重合 {round(100 * b['overlap'])}%）。"
+        return f"套话：与 {b['units']} 个单位的报告基本相同（如《{b['report_title']}》，重合 {int(100 * b['overlap'])}%）。"
     if c:
         who = "本单位往年报告" if c["kind"] == "same_unit" else "其他单位报告"
-        return f"与{who}《{c['report_title']}》重合 {round(100 * c['overlap'])}%：{_cut(c['source_text'])}"
+        return f"与{who}《{c['report_title']}》重合 {int(100 * c['overlap'])}%：{_cut(c['source_text'])}"
     return None
 
 

@@ -61,13 +61,13 @@ def _copy_flag(p: dict) -> str:
     c, b = p.get("copied_from"), p.get("boilerplate")
     if b:
         return (f'<div class="rv-flag boiler">套话：与 {esc(b["units"])} 个单位的报告基本相同（如《{esc(b["report_title"])}》，'
-                f'重合 {round(100 * b["overlap"])}%），属通用表述，可酌情精简。</div>')
+                f'重合 {int(100 * b["overlap"])}%），属通用表述，可酌情精简。</div>')
     if not c:
         return ""
     who = "本单位往年报告" if c["kind"] == "same_unit" else "其他单位报告"
     cls = "same" if c["kind"] == "same_unit" else "copied"
     also = f'（另见 {len(c["also"])} 份）' if c.get("also") else ""
-    return (f'<div class="rv-flag {cls}">与{who}《{esc(c["report_title"])}》重合 {round(100 * c["overlap"])}%{also}'
+    return (f'<div class="rv-flag {cls}">与{who}《{esc(c["report_title"])}》重合 {int(100 * c["overlap"])}%{also}'
             f' <a href="{esc(report_link(c["report_id"], c.get("chunk_id")))}" target="_blank">原文 ↗</a>'
             f'<div class="rv-text">{highlight(c["source_text"], c.get("shared"))}</div></div>')
 
