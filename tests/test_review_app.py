@@ -44,7 +44,13 @@ def test_review_tab_shows_the_review_and_offers_the_docx(app, tmp_path):
     with Browser(tmp_path / "profile", width=1440, height=900) as b:
         b.goto(app[0] + "/")
         b.click_text("button[role=tab]", "报告审阅")
-        b.type_into("#review-input textarea", DRAFT_NO_PROBLEMS)
+        draft = tmp_path / "草稿.txt"
+        draft.write_bytes(DRAFT_NO_PROBLEMS.encode("gb18030"))  # an upload in GBK is decoded by the indexer's reader
+        doc = b.call("DOM.getDocument")
+        node = b.call("DOM.querySelector", nodeId=doc["root"]["nodeId"], selector="#review-file input[type=file]")
+        b.call("DOM.setFileInputFiles", nodeId=node["nodeId"], files=[str(draft)])
+        b.wait_for("document.querySelector('#review-input textarea').value.startsWith('县民政局2024年')",
+                   what="uploaded draft in the text box")
         b.click("#review-go")
         b.wait_for("document.querySelector('#review-out .rv-card')", what="review shown")
         out = b.js("document.querySelector('#review-out').innerText")
