@@ -50,7 +50,7 @@ def review_text(searcher, text: str, mode: str = DEFAULT_MODE) -> dict:
         })
     for f in figs:
         f["paragraph"] = next((p.index for p in draft.paragraphs if p.start <= f["start"] < p.end), None)
-    missing = missing_sections(profile, searcher, draft, peers, basis) + missing_items(profile, searcher, draft, peers)
+    missing = missing_sections(searcher, draft, peers, basis) + missing_items(profile, searcher, draft, peers)
     return {
         "draft": {**draft.meta(), "chars": len(draft.text), "roles": sorted(draft.roles)},
         "basis": basis,

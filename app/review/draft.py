@@ -41,17 +41,17 @@ class Draft:
 
 
 def _pieces(text: str, start: int, limit: int = MAX_PARAGRAPH_CHARS) -> list[tuple[int, int]]:
-    """Spans of a line cut after 。！？； so that no piece is longer than limit (unless one sentence is)."""
-    if len(text) <= limit:
-        return [(start, start + len(text))]
-    out, a = [], 0
-    cut = -1
+    """Spans of a line cut after 。！？； so that no piece is much longer than limit (hard cuts where no sentence ends)."""
+    out, a, cut = [], 0, -1
     for i, ch in enumerate(text):
         if ch in "。！？；":
             cut = i + 1
-        if i - a >= limit and cut > a:
+        if i + 1 - a >= limit and cut > a:
             out.append((start + a, start + cut))
             a = cut
+        elif i + 1 - a >= 2 * limit:  # one endless sentence: cut it anyway, a search needs a bounded query
+            out.append((start + a, start + i + 1))
+            a = i + 1
     if a < len(text):
         out.append((start + a, start + len(text)))
     return out

@@ -48,12 +48,13 @@ def _pick(chunks, peers_order: dict[str, int], want, limit: int = EXAMPLES) -> l
 
 
 def _order(peers, draft) -> dict[str, int]:
-    """Peers ranked: same level first, then same unit's kind of reports, then by title (stable)."""
+    """Peers ranked for examples: those of the draft's level (市/县/…) first, then by title, so the choice is stable."""
     ranked = sorted(peers, key=lambda r: (r.level != draft.level, r.title))
     return {r.report_id: i for i, r in enumerate(ranked)}
 
 
-def missing_sections(profile: Profile, searcher, draft, peers, basis: str) -> list[dict]:
+def missing_sections(searcher, draft, peers, basis: str) -> list[dict]:
+    """Section roles most peers have (存在问题, 下一步计划 …) that the draft has no heading for."""
     order = _order(peers, draft)
     out = []
     for role in CHECKED_ROLES:
