@@ -92,6 +92,10 @@ def test_long_line_is_cut_at_sentence_ends(tiny_cfg):
     body = [p for p in d.paragraphs if p.kind == "body"]
     assert len(body) > 1 and "".join(p.text for p in body) == line
     assert all(p.text.endswith("。") and len(p.text) <= MAX_PARAGRAPH_CHARS + 30 for p in body)
+    endless = "全年开展专项检查工作共计检查企业多家" * 300  # no sentence end at all
+    d = parse_draft("县应急局2024年安全生产工作总结\n" + endless, tiny_cfg.parse)
+    body = [p for p in d.paragraphs if p.kind == "body"]
+    assert "".join(p.text for p in body) == endless and max(len(p.text) for p in body) <= 2 * MAX_PARAGRAPH_CHARS
 
 
 def test_unknown_mode_is_an_error(tiny):
