@@ -68,6 +68,12 @@ class Service:
             raise QueryError(f"文字太长，请控制在 {20 * self.cfg.app.max_question_chars} 字以内。")
         return match_sentences(self.searcher, text, k=max(1, min(int(k), 10)), filters=parse_filters(filters))
 
+    def review(self, text: str, mode: str = "bm25") -> dict:
+        """The review of a whole draft (app.review): paragraphs with matches and copies, missing parts, figures."""
+        from app.review import review_text
+
+        return review_text(self.searcher, text, mode=mode)
+
     def report(self, report_id: str) -> tuple[str, list[dict], str]:
         """Title, heading tree (sections with spans) and text of one report."""
         r = self.searcher.report((report_id or "").strip())

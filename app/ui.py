@@ -12,6 +12,7 @@ def build_app(searcher, generator, cfg, index_dir=None, embedder=None, corpus_di
     import gradio as gr
 
     from .tabs import chat, similar, sources, upload
+    from .tabs import review as review_tab
 
     svc = Service(searcher, generator, cfg, index_dir=index_dir, embedder=embedder, corpus_dir=corpus_dir)
     facets = searcher.facets()
@@ -23,6 +24,8 @@ def build_app(searcher, generator, cfg, index_dir=None, embedder=None, corpus_di
                 chat.build(gr, svc, facets)
             with gr.Tab("相似表述", id="similar"):
                 similar.build(gr, svc, facets)
+            with gr.Tab("报告审阅", id="review"):
+                review_tab.build(gr, svc)
             with gr.Tab("原文", id="source"):
                 picker, title, tree, body = sources.build(gr, svc, facets)
             with gr.Tab("上传与状态", id="upload"):
@@ -72,6 +75,12 @@ def register_api(gr, svc) -> None:
     gr.api(ask, api_name="ask")
     gr.api(similar, api_name="similar")
     gr.api(report, api_name="report")
+
+    def review(text: str, mode: str = "bm25") -> dict:
+        """Review a whole draft: {draft, paragraphs [text, role, matches, copied_from, …], missing, figures, summary}."""
+        return guarded(svc.review, text, mode)
+
+    gr.api(review, api_name="review")
 
 
 def launch_kwargs(cfg, host=None, port=None, auth=None) -> dict:
