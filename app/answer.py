@@ -47,7 +47,6 @@ from .units import flatten, resolve_units, without_units
 __all__ = ["AnswerState", "Generator", "answer", "answer_stream", "make_generator", "validate_question"]
 
 RELATED_SHOWN = 3
-STRONG_TOP = 2  # passages ranked this high for the topic alone count as evidence even when worded unlike it
 LIST_PASSAGES = 10  # a 「哪些单位」 question reads the best passage of this many reports
 SNIPPET_CHARS = 80
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -225,11 +224,12 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
     if found and groups:
         # Evidence, not scores: does the asked unit's own text hold a sentence that answers the question?
         kept = []
-        # On topic in other words: the unit's passage ranks at the top for the question without its unit name.
-        topic = search_query(without_units(rewritten, units))
-        strong = frozenset(h.chunk.chunk_id for h in searcher.search(topic, k=STRONG_TOP, filters=filters))
+        topic = without_units(rewritten, units)
+
+        def similarity(texts):
+            return searcher.similarity(topic, texts)
         for g_units, g_hits in zip(plan.groups, groups):
-            if evidence(rewritten, g_hits, strong, flatten(plan.groups)) is None:
+            if evidence(rewritten, g_hits, flatten(plan.groups), similarity) is None:
                 missing.append(_missing_label(g_hits, g_units, searcher))
             else:
                 kept.extend(g_hits)

@@ -8,7 +8,7 @@ from typing import Sequence
 from indexer.models import Hit
 
 # Measure words a figure question asks for (「多少条」「几件」).
-MEASURES = "个百分点|万元|亿元|元|条|件|次|人次|个|人|篇|项|家|所|处|户|场|名|份|天|期|批|吨|亩"
+MEASURES = "个百分点|万元|亿元|元|条|件|起|宗|场次|次|人次|个|人|篇|项|家|所|处|户|场|名|份|天|期|批|吨|亩|台|套|本|座"
 _COUNT_RE = re.compile(
     rf"多少|几(?:{MEASURES})|数量|数目|总数|共计|比例|比率|占比|百分之|金额|"
     r"(?:整改|公示|办结|覆盖|完成|入学|满意|回复|增长|达标|执行|结案)率")
@@ -36,6 +36,7 @@ class Intent:
 
     kind: str  # count | problem | plan | measure | general
     measure: str | None = None  # the measure a count question asks for ("条", "件", "%")
+    measures: tuple[str, ...] = ()  # measures the question writes out (多少条…多少件): the answer's figure has one
     role: str | None = None  # the section role that usually holds the answer
     cue: str = ""  # regex of words typical of answer sentences
     per_unit: bool = False  # 「哪些单位」「分别」「各单位」: one line per unit
@@ -63,7 +64,8 @@ def detect_intent(question: str) -> Intent:
         if measure is None and re.search(r"金额|多少钱|资金", question):
             measure = "元"
         extreme = "最多|最高|不超过|上限|最大|最低|最少|不低于" if re.search(r"最多|最高|上限|最大|最低|最少", question) else ""
-        return Intent("count", measure=measure, cue=extreme, per_unit=per_unit, yesno=yesno)
+        written = tuple(dict.fromkeys(_ASKED_MEASURE_RE.findall(question)))
+        return Intent("count", measure=measure, measures=written, cue=extreme, per_unit=per_unit, yesno=yesno)
     for role, cue, answer_cue in ROLE_CUES:
         if cue.search(question):
             kind = "plan" if role == "下一步计划" else "problem"

