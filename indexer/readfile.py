@@ -28,7 +28,10 @@ def decode_bytes(data: bytes, name: str = "文件") -> str:
         except UnicodeDecodeError as exc:
             raise InputFileError(f"{name} 的 UTF-16 编码已损坏") from exc
     if b"\x00" in data:
-        raise InputFileError(f"{name} 是二进制文件，不是文本")
+        text = _utf16_without_bom(data)
+        if text is None:
+            raise InputFileError(f"{name} 是二进制文件，不是文本")
+        return _checked(text, name)
     try:
         return _checked(data.decode("utf-8-sig"), name)
     except UnicodeDecodeError as exc:
@@ -44,6 +47,28 @@ def decode_bytes(data: bytes, name: str = "文件") -> str:
     if best is None:
         raise InputFileError(f"{name} 的文字编码无法识别（请另存为 UTF-8）")
     return _checked(str(best), name)
+
+
+def _plain_share(text: str) -> float:
+    """Share of CJK, ASCII-printable, whitespace and CJK-punctuation characters: high for real text."""
+    ok = sum(1 for c in text if c.isascii() and (c.isprintable() or c in "\n\r\t")
+             or "\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef")
+    return ok / len(text) if text else 0.0
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 LE/BE without a byte-order mark (Windows tools write it): the reading that looks like text, or None."""
+    if len(data) % 2:
+        return None
+    for codec in ("utf-16-le", "utf-16-be"):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        # Random bytes decode to scattered code points; real text is mostly CJK, ASCII and punctuation.
+        if text.strip() and "\x00" not in text and _plain_share(text) >= 0.9:
+            return text
+    return None
 
 
 def _checked(text: str, name: str) -> str:
