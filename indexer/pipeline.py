@@ -345,12 +345,10 @@ def safe_filename(name: str) -> str:
     return f"{stem[:80]}{suffix}"
 
 
-def add_files(cfg: Config, paths: list[Path], corpus_dir: Path | None = None, index_dir: Path | None = None,
-              embedder=None, progress: Progress | None = None) -> BuildSummary:
-    """Copy uploaded files into the corpus (validated first; names sanitised) and update the index."""
+def copy_into_corpus(cfg: Config, paths: list[Path], corpus_root: Path) -> list[Path]:
+    """Copy report files into the corpus under sanitised names, after every one passed the reader's checks."""
     from .parse import read_source
 
-    corpus_root = Path(corpus_dir) if corpus_dir else cfg.path(cfg.corpus.dir)
     corpus_root.mkdir(parents=True, exist_ok=True)
     limit = int(min(cfg.corpus.max_file_mb, cfg.app.max_upload_mb) * 1024 * 1024)
     for path in paths:
@@ -358,6 +356,7 @@ def add_files(cfg: Config, paths: list[Path], corpus_dir: Path | None = None, in
         if path.suffix.lower() not in cfg.corpus.extensions:
             raise InputFileError(f"{path.name}: 不支持的文件类型（支持 {', '.join(cfg.corpus.extensions)}）")
         read_source(path, limit)  # raises a clear InputFileError before anything is copied
+    copied = []
     for path in paths:
         path = Path(path)
         target = corpus_root / safe_filename(path.name)
@@ -365,5 +364,29 @@ def add_files(cfg: Config, paths: list[Path], corpus_dir: Path | None = None, in
         while target.exists() and target.read_bytes() != path.read_bytes():
             target = corpus_root / f"{target.stem}_{n}{target.suffix}"
             n += 1
-        shutil.copyfile(path, target)
+        if not target.exists():
+            shutil.copyfile(path, target)
+            copied.append(target)
+    return copied
+
+
+def add_files(cfg: Config, paths: list[Path], corpus_dir: Path | None = None, index_dir: Path | None = None,
+              embedder=None, progress: Progress | None = None) -> BuildSummary:
+    """Copy uploaded files into the corpus (validated first; names sanitised) and update the index."""
+    corpus_root = Path(corpus_dir) if corpus_dir else cfg.path(cfg.corpus.dir)
+    copy_into_corpus(cfg, paths, corpus_root)
     return build_index(cfg, corpus_root, index_dir, embedder, progress=progress)
+
+
+def build_in_child(cfg: Config, corpus_dir: Path, index_dir: Path | None, embedder, events) -> None:
+    """Entry of a separate, lower-priority build process (app uploads): progress and the outcome go to events."""
+    os.nice(10)  # questions served by the parent keep the CPU; the build takes what is left
+    try:
+        summary = build_index(cfg, corpus_dir, index_dir, embedder,
+                              progress=lambda stage, done, total: events.put(("progress", stage, done, total)))
+    except Exception as exc:  # the parent turns it into a message; the old generation stays served
+        from .errors import AssistantError
+
+        events.put(("error", type(exc).__name__, str(exc), isinstance(exc, AssistantError)))
+    else:
+        events.put(("done", summary))
