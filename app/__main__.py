@@ -44,7 +44,7 @@ def open_searcher(cfg, index_dir, build: bool, corpus_dir=None):
     from indexer.reader import Searcher
 
     try:
-        searcher = Searcher.open(cfg, index_dir=index_dir)
+        searcher = Searcher.open(cfg, index_dir=index_dir, embedder=_query_batcher(cfg))
     except IndexMissingError:
         if not build:
             raise
@@ -60,7 +60,16 @@ def open_searcher(cfg, index_dir, build: bool, corpus_dir=None):
     print("索引不存在，正在构建……")
     summary = build_index(cfg, corpus_dir=corpus_dir, index_dir=index_dir, progress=print_progress)
     print("\n".join(summary.lines()))
-    return Searcher.open(cfg, index_dir=index_dir)
+    return Searcher.open(cfg, index_dir=index_dir, embedder=_query_batcher(cfg))
+
+
+def _query_batcher(cfg):
+    """The configured model, loaded once at start, with concurrent questions embedded together."""
+    from indexer.embed import load_embedder
+
+    from .querybatch import QueryBatcher
+
+    return QueryBatcher(load_embedder(cfg.embedding))
 
 
 def main(argv=None) -> int:

@@ -1,10 +1,12 @@
 """The Gradio app: four tabs plus the fixed API endpoints /ask, /similar, /report and /upload."""
 # No `from __future__ import annotations`: Gradio reads the real gr.Request / API type hints at runtime.
+import os
+
 from .login import login_guard
 from .render import CSS, SCROLL_JS, status_line
 from .service import Service
 
-DEFAULT_CONCURRENCY = 8  # searches are fast and thread-safe; more than the 2 cores only helps while an LLM streams
+DEFAULT_CONCURRENCY = 8  # searches are fast and thread-safe; concurrent questions share one model pass (app.querybatch)
 
 
 def build_app(searcher, generator, cfg, index_dir=None, embedder=None, corpus_dir=None,
@@ -43,6 +45,10 @@ def build_app(searcher, generator, cfg, index_dir=None, embedder=None, corpus_di
         demo.load(on_load, None, [tabs, picker, title, tree, body, header], api_visibility="private").then(
             None, None, None, js=SCROLL_JS, api_visibility="private")
         register_api(gr, svc)
+    # Gradio rebuilds a pandas summary of up to 10,000 past events after every event: O(events) per request, so
+    # latency and memory grew over a long run. Keep 1,000 events and summarise every 100.
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
     demo.queue(default_concurrency_limit=concurrency)
     demo.service = svc  # lets callers and tests reach the live searcher
     return demo
