@@ -38,13 +38,14 @@ def print_progress(stage: str, done: int, total: int) -> None:
     print(f"\r{stage}: {done}/{total}", end="\n" if done >= total else "", flush=True)
 
 
-def open_searcher(cfg, index_dir, build: bool, corpus_dir=None):
+def open_searcher(cfg, index_dir, build: bool, corpus_dir=None, embedder=None):
     """Open the index, building it from the corpus first when it is missing and build is allowed; an index built
     from another corpus than --corpus is refused (an upload would otherwise rebuild it from the wrong files)."""
     from indexer.reader import Searcher
 
     try:
-        searcher = Searcher.open(cfg, index_dir=index_dir, embedder=_query_batcher(cfg))
+        embedder = embedder or _query_batcher(cfg)
+        searcher = Searcher.open(cfg, index_dir=index_dir, embedder=embedder)
     except IndexMissingError:
         if not build:
             raise
@@ -58,9 +59,9 @@ def open_searcher(cfg, index_dir, build: bool, corpus_dir=None):
     from indexer.pipeline import build_index
 
     print("索引不存在，正在构建……")
-    summary = build_index(cfg, corpus_dir=corpus_dir, index_dir=index_dir, progress=print_progress)
+    summary = build_index(cfg, corpus_dir=corpus_dir, index_dir=index_dir, embedder=embedder, progress=print_progress)
     print("\n".join(summary.lines()))
-    return Searcher.open(cfg, index_dir=index_dir, embedder=_query_batcher(cfg))
+    return Searcher.open(cfg, index_dir=index_dir, embedder=embedder)
 
 
 def _query_batcher(cfg):

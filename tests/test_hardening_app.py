@@ -14,7 +14,6 @@ import pytest
 
 from app.__main__ import open_searcher, parse_args
 from app.answer import make_generator
-from app.login import login_guard
 from app.service import Service, parse_filters
 from indexer.config import with_overrides
 from indexer.errors import AssistantError, CorpusError, InputFileError, QueryError
@@ -210,6 +209,8 @@ def test_upload_endpoint_adds_a_report_and_refuses_server_paths(served, tmp_path
 
 
 def test_repeated_failed_logins_lock_the_name_out():
+    from app.login import login_guard
+
     now = [0.0]
     auth = login_guard([("reviewer", "s3cret")], max_failures=5, lockout_s=60, delay_s=0, clock=lambda: now[0])
     assert asyncio.iscoroutinefunction(auth)  # Gradio awaits it instead of blocking its event loop
@@ -247,6 +248,7 @@ def test_app_takes_corpus_and_refuses_an_index_of_another_corpus(tiny_cfg, other
     other_corpus, index = other
     cfg = with_overrides(tiny_cfg, embedding={"model": "fake-hash-embedder"})
     assert parse_args(["--corpus", "x"]).corpus == Path("x")
-    assert open_searcher(cfg, index, build=False, corpus_dir=other_corpus).manifest["corpus"] == str(other_corpus)
+    emb = FakeEmbedder()
+    assert open_searcher(cfg, index, False, corpus_dir=other_corpus, embedder=emb).manifest["corpus"] == str(other_corpus)
     with pytest.raises(AssistantError, match="--corpus"):
-        open_searcher(cfg, index, build=False, corpus_dir=tiny_cfg.path(tiny_cfg.corpus.dir))
+        open_searcher(cfg, index, False, corpus_dir=tiny_cfg.path(tiny_cfg.corpus.dir), embedder=emb)

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from indexer.__main__ import main as indexer_main
-from indexer.errors import IndexDamagedError
+from indexer.errors import AssistantError
 from indexer.pipeline import build_index
 from indexer.reader import Searcher
 from indexer.readfile import decode_bytes
@@ -47,7 +47,7 @@ DAMAGE = [
 def test_damaged_file_is_named_and_the_next_build_repairs_it(index_root, tiny_cfg, fake_embedder, name, damage):
     gen = current_generation(index_root)
     damage(gen / name)
-    with pytest.raises(IndexDamagedError) as e:
+    with pytest.raises(AssistantError) as e:
         Searcher.open(tiny_cfg, embedder=fake_embedder)
     assert name in str(e.value) and "python -m indexer build" in str(e.value)
     summary = build_index(tiny_cfg, embedder=fake_embedder)
@@ -78,7 +78,7 @@ def test_bad_current_is_refused_and_rebuilt(index_root, tiny_cfg, fake_embedder,
     elsewhere = tmp_path / "elsewhere" / "gen-20230101-000000-1-000001"
     shutil.copytree(current_generation(index_root), elsewhere)  # a valid generation outside the index dir
     (index_root / "CURRENT").write_bytes(content)
-    with pytest.raises(IndexDamagedError, match="CURRENT|manifest"):
+    with pytest.raises(AssistantError, match="CURRENT|manifest"):
         Searcher.open(tiny_cfg, embedder=fake_embedder)
     for force in (True, False):
         assert build_index(tiny_cfg, embedder=fake_embedder, force=force).chunks > 0

@@ -6,7 +6,6 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from app.querybatch import QueryBatcher
 from tests.fakes import FakeEmbedder
 
 
@@ -26,6 +25,8 @@ class SlowModel(FakeEmbedder):
 
 
 def test_concurrent_questions_share_model_passes_and_get_their_own_rows():
+    from app.querybatch import QueryBatcher
+
     model = SlowModel()
     batcher = QueryBatcher(model)
     questions = [f"第{i}个问题：主动公开了多少条？" for i in range(40)]
@@ -48,6 +49,8 @@ def test_a_failed_pass_reaches_every_waiter_and_the_next_call_works():
                 time.sleep(0.05)
                 raise RuntimeError("model gone")
             return super().encode_queries(texts)
+
+    from app.querybatch import QueryBatcher
 
     inner = Broken()
     batcher = QueryBatcher(inner)
