@@ -154,7 +154,7 @@ def during_upload(url: str, upload: Path, questions: list[str]) -> dict:
     th.join(timeout=600)
     out = summary("上传重建期间顺序提问", results or [(0.0, "无")], time.perf_counter() - t0)
     out["upload_s"] = outcome.get("seconds")
-    out["upload_status"] = str(outcome.get("status", ""))[:200]
+    out["upload_status"] = " / ".join(str(outcome.get("status", "")).splitlines()[:4:2])[:200]
     return out
 
 
