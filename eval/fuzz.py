@@ -5,6 +5,7 @@ python3 -m eval.fuzz [--examples 300] [--seed 0]  → counts per outcome; exits 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 import time
@@ -74,7 +75,7 @@ def classify(data: bytes, ext: str, folder: Path, cfg) -> str:
     except InputFileError as exc:
         reason = str(exc).replace(path.name, "").strip(" ：:")
         assert reason, "a skip must say why"
-        return "skipped: " + reason[:18]
+        return "skipped: " + re.sub(r"\d+(\.\d+)?", "N", reason)[:18]
     assert reports and all(r.text.strip() for r in reports), "an indexed file must yield reports with text"
     chunks = chunk_reports(reports, cfg.chunk, cfg.parse.mask_map)
     return "indexed" if chunks else "indexed: no chunk"
