@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -25,6 +26,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--host", help="监听地址（默认 config.toml [app] host，即 127.0.0.1）")
     p.add_argument("--port", type=int, help="端口（默认 config.toml [app] port）")
     p.add_argument("--index", type=Path, help="索引目录（默认 config.toml [index] dir）")
+    p.add_argument("--corpus", type=Path, help="报告目录：索引不存在时从它构建，上传的文件也加入它（默认为索引记录的语料目录）")
     p.add_argument("--config", type=Path, help="配置文件（默认仓库中的 config.toml）")
     p.add_argument("--backend", choices=["extractive", "endpoint", "local", "auto"], help="回答后端")
     p.add_argument("--auth", help="登录用户 name:pw[,name2:pw2]（也可用环境变量 APP_USERS 或 [app] users）")
@@ -36,38 +38,59 @@ def print_progress(stage: str, done: int, total: int) -> None:
     print(f"\r{stage}: {done}/{total}", end="\n" if done >= total else "", flush=True)
 
 
-def open_searcher(cfg, index_dir, build: bool):
-    """Open the index, building it from the configured corpus first when it is missing and build is allowed."""
+def open_searcher(cfg, index_dir, build: bool, corpus_dir=None, embedder=None):
+    """Open the index, building it from the corpus first when it is missing and build is allowed; an index built
+    from another corpus than --corpus is refused (an upload would otherwise rebuild it from the wrong files)."""
     from indexer.reader import Searcher
 
     try:
-        return Searcher.open(cfg, index_dir=index_dir)
+        embedder = embedder or _query_batcher(cfg)
+        searcher = Searcher.open(cfg, index_dir=index_dir, embedder=embedder)
     except IndexMissingError:
         if not build:
             raise
+    else:
+        recorded = searcher.manifest.get("corpus")
+        if corpus_dir is not None and recorded and Path(recorded) != Path(corpus_dir).resolve():
+            raise AssistantError(f"索引 {searcher.gen_dir.parent} 由语料 {recorded} 构建，与 --corpus {corpus_dir} 不同。"
+                                 f"请去掉 --corpus，或先运行 python -m indexer build --corpus {corpus_dir} "
+                                 f"--index {searcher.gen_dir.parent}")
+        return searcher
     from indexer.pipeline import build_index
 
     print("索引不存在，正在构建……")
-    summary = build_index(cfg, index_dir=index_dir, progress=print_progress)
+    summary = build_index(cfg, corpus_dir=corpus_dir, index_dir=index_dir, embedder=embedder, progress=print_progress)
     print("\n".join(summary.lines()))
-    return Searcher.open(cfg, index_dir=index_dir)
+    return Searcher.open(cfg, index_dir=index_dir, embedder=embedder)
+
+
+def _query_batcher(cfg):
+    """The configured model, loaded once at start, with concurrent questions embedded together."""
+    from indexer.embed import load_embedder
+
+    from .querybatch import QueryBatcher
+
+    return QueryBatcher(load_embedder(cfg.embedding))
 
 
 def main(argv=None) -> int:
     from indexer.config import load_config, with_overrides
 
     args = parse_args(argv)
+    # One line per handled user error (app.ui.register_api); tracebacks only for real faults.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         cfg = load_config(args.config)
         if args.backend:
             cfg = with_overrides(cfg, llm={"backend": args.backend})
         users = parse_users(args.auth or os.environ.get("APP_USERS") or cfg.app.users)
-        searcher = open_searcher(cfg, args.index, build=not args.no_build)
+        searcher = open_searcher(cfg, args.index, build=not args.no_build, corpus_dir=args.corpus)
         from app.answer import make_generator
 
         from .ui import build_app, launch_kwargs
 
-        demo = build_app(searcher, make_generator(cfg.llm), cfg, index_dir=args.index)
+        demo = build_app(searcher, make_generator(cfg.llm), cfg, index_dir=args.index, corpus_dir=args.corpus)
     except AssistantError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2

@@ -1,9 +1,12 @@
-"""The Gradio app: four tabs plus the fixed API endpoints /ask, /similar and /report."""
+"""The Gradio app: four tabs plus the fixed API endpoints /ask, /similar, /report and /upload."""
 # No `from __future__ import annotations`: Gradio reads the real gr.Request / API type hints at runtime.
+import os
+
+from .login import login_guard
 from .render import CSS, SCROLL_JS, status_line
 from .service import Service
 
-DEFAULT_CONCURRENCY = 8  # searches are fast and thread-safe; more than the 2 cores only helps while an LLM streams
+DEFAULT_CONCURRENCY = 8  # searches are fast and thread-safe; concurrent questions share one model pass (app.querybatch)
 
 
 def build_app(searcher, generator, cfg, index_dir=None, embedder=None, corpus_dir=None,
@@ -45,36 +48,75 @@ def build_app(searcher, generator, cfg, index_dir=None, embedder=None, corpus_di
         demo.load(on_load, None, [tabs, picker, title, tree, body, header], api_visibility="private").then(
             None, None, None, js=SCROLL_JS, api_visibility="private")
         register_api(gr, svc)
+    # Gradio rebuilds a pandas summary of up to 10,000 past events after every event: O(events) per request, so
+    # latency and memory grew over a long run. Keep 1,000 events and summarise every 100.
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
     demo.queue(default_concurrency_limit=concurrency)
     demo.service = svc  # lets callers and tests reach the live searcher
     return demo
 
 
 def register_api(gr, svc) -> None:
-    """Small typed non-streaming endpoints, stable whatever the UI layout; domain errors reach the client as text."""
+    """Small typed non-streaming endpoints, stable whatever the UI layout; every error reaches the client as an
+    error (gr.Error with a Chinese message), logged as one line; an unexpected one is logged with its traceback."""
+    import logging
+
+    from gradio.data_classes import FileData
+
     from indexer.errors import AssistantError
 
-    def guarded(fn, *args):
+    log = logging.getLogger("app")
+
+    def guarded(name, fn, *args):
         try:
             return fn(*args)
         except AssistantError as exc:
-            raise gr.Error(str(exc)) from exc
+            log.info("%s: %s", name, str(exc).replace("\n", " "))
+            raise gr.Error(str(exc), print_exception=False) from exc
+        except Exception as exc:
+            log.exception("%s: 内部错误", name)
+            raise gr.Error("服务器内部错误，已记录日志；请稍后再试或联系管理员。", print_exception=False) from exc
 
     def ask(question: str, filters: dict | None = None) -> tuple[str, list[dict]]:
         """Answer a question: [answer markdown with [n] citations, cited sources (hit fields + n + highlights)]."""
-        return svc.ask(question, filters)
+        return guarded("/ask", svc.ask, question, filters)
 
     def similar(text: str, filters: dict | None = None, k: int = 3) -> list[dict]:
         """For each sentence of text: {sentence, matches: [hit fields + shared spans + shared_ratio]}."""
-        return guarded(svc.similar, text, filters, k)
+        return guarded("/similar", svc.similar, text, filters, k)
 
     def report(report_id: str) -> tuple[str, list[dict], str]:
         """One report: [title, heading tree (sections with spans), text]."""
-        return guarded(svc.report, report_id)
+        return guarded("/report", svc.report, report_id)
+
+    def upload(files: list[FileData]) -> str:
+        """Add report files (gradio_client.handle_file each) to the index: a Chinese status text."""
+        return guarded("/upload", lambda: svc.upload(uploaded_paths(files)))
 
     gr.api(ask, api_name="ask")
     gr.api(similar, api_name="similar")
     gr.api(report, api_name="report")
+    gr.api(upload, api_name="upload", concurrency_limit=1, concurrency_id="upload")
+
+
+def uploaded_paths(files) -> list:
+    """Files a client uploaded through Gradio (each {"path", "orig_name"}), only from Gradio's upload folder."""
+    from types import SimpleNamespace
+
+    from gradio.utils import get_upload_folder, is_in_or_equal
+
+    from indexer.errors import InputFileError
+
+    if not isinstance(files, list):
+        raise InputFileError("files 必须是文件列表（每个用 gradio_client.handle_file(路径) 给出）")
+    out = []
+    for f in files:
+        path = f.get("path") if isinstance(f, dict) else None
+        if not isinstance(path, str) or not is_in_or_equal(path, get_upload_folder()):
+            raise InputFileError("只接受通过上传得到的文件（gradio_client.handle_file(路径)），不接受服务器上的路径")
+        out.append(SimpleNamespace(name=path, orig_name=f.get("orig_name") or path))
+    return out
 
     def review(text: str, mode: str = "bm25") -> dict:
         """Review a whole draft: {draft, paragraphs [text, role, matches, copied_from, …], missing, figures, summary}."""
@@ -90,7 +132,7 @@ def launch_kwargs(cfg, host=None, port=None, auth=None) -> dict:
         "server_port": port or cfg.app.port,
         "max_file_size": f"{cfg.app.max_upload_mb}mb",
         "css": CSS,
-        "auth": auth or None,
+        "auth": login_guard(auth) if auth else None,
         "auth_message": "请输入用户名和密码",
         "footer_links": ["api"],
         "show_error": True,

@@ -10,6 +10,21 @@ from indexer.errors import AssistantError
 
 from .report import DEFAULT_OUT
 
+REPO = Path(__file__).resolve().parent.parent
+OWN_DATA = {"corpus": REPO / "data" / "reports", "queries": REPO / "eval" / "data" / "questions.jsonl"}
+OTHER_OUT = DEFAULT_OUT / "tmp"  # git-ignored: a run on other data never overwrites the committed results
+
+
+def _out(args) -> Path:
+    """--out when given; else eval/results/ for our own set and eval/results/tmp/ for any other data."""
+    if args.out:
+        return Path(args.out)
+    given = {k: getattr(args, k, None) for k in OWN_DATA}
+    if all(v is None or Path(v).resolve() == OWN_DATA[k] for k, v in given.items()):
+        return DEFAULT_OUT
+    print(f"其他数据集的结果写到 {OTHER_OUT}（要写入 {DEFAULT_OUT} 请加 --out）", file=sys.stderr)
+    return OTHER_OUT
+
 
 def _config(args):
     from indexer.config import load_config
@@ -40,7 +55,7 @@ def cmd_retrieval(args, embedder=None) -> int:
     result = evaluate_retrieval(cfg, args.corpus, args.queries, k=args.k, modes=_modes(args.modes), embedder=embedder,
                                 progress=_progress)
     stem = Path(args.name).name or "retrieval"  # a file name, never a path
-    markdown = retrieval_outputs(result, Path(args.out), metric_keys(args.k), stem=stem)
+    markdown = retrieval_outputs(result, _out(args), metric_keys(args.k), stem=stem)
     if args.json:
         print(json.dumps({k: v for k, v in result.items() if k != "per_query"}, ensure_ascii=False))
     else:
@@ -64,7 +79,7 @@ def cmd_answers(args, embedder=None) -> int:
     cfg = _config(args)
     result = evaluate_answers(cfg, args.corpus, args.queries, backend=args.backend, limit=args.limit,
                               embedder=embedder)
-    markdown = write_answers_report(result, Path(args.out))
+    markdown = write_answers_report(result, _out(args))
     print(json.dumps({k: v for k, v in result.items() if k != "per_query"}, ensure_ascii=False) if args.json
           else markdown)
     return 0
@@ -74,7 +89,7 @@ def cmd_ablation(args, embedder=None) -> int:
     from .ablation import run_ablation
 
     cfg = _config(args)
-    result, markdown = run_ablation(cfg, args.corpus, args.queries, Path(args.out), k=args.k, embedder=embedder,
+    result, markdown = run_ablation(cfg, args.corpus, args.queries, _out(args), k=args.k, embedder=embedder,
                                     only=_modes(args.variants) if args.variants else None)
     print(json.dumps(result, ensure_ascii=False) if args.json else markdown)
     return 0
@@ -85,7 +100,7 @@ def cmd_bench(args, embedder=None) -> int:
 
     cfg = _config(args)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()] if args.sizes else []
-    result, markdown = run_bench(cfg, Path(args.out), corpus=args.corpus, queries=args.queries, sizes=sizes,
+    result, markdown = run_bench(cfg, _out(args), corpus=args.corpus, queries=args.queries, sizes=sizes,
                                  parts=_modes(args.parts), embedder=embedder, hnsw_max=args.hnsw_max)
     print(json.dumps(result, ensure_ascii=False) if args.json else markdown)
     return 0
@@ -97,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(sp, dataset=True):
         sp.add_argument("--config", help="配置文件（默认仓库的 config.toml）")
-        sp.add_argument("--out", default=str(DEFAULT_OUT), help="报告与图表输出目录（默认 eval/results/）")
+        sp.add_argument("--out", help="报告与图表输出目录（默认：本项目的数据集写 eval/results/，其他数据集写 "
+                                      "eval/results/tmp/，不覆盖已提交的结果）")
         sp.add_argument("--json", action="store_true", help="以一个 JSON 对象输出结果")
         if dataset:
             sp.add_argument("--corpus", required=True, help="报告目录，或 {id,title,text} 的 JSONL 文件")

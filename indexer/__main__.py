@@ -1,4 +1,4 @@
-"""Command line: python -m indexer build | search | stats."""
+"""Command line: python -m indexer build | search | stats | check."""
 from __future__ import annotations
 
 import argparse
@@ -109,6 +109,26 @@ def cmd_stats(cfg, args) -> int:
     return 0
 
 
+def cmd_check(cfg, args) -> int:
+    """Full check of the live generation: every file's size and checksum, then open it as the app would."""
+    from .errors import IndexDamagedError, IndexMissingError
+    from .reader import Searcher
+    from .store import current_generation, damage_message, load_manifest, verify_generation
+
+    root = Path(args.index) if args.index else cfg.path(cfg.index.dir)
+    gen = current_generation(root)
+    if gen is None:
+        raise IndexMissingError(f"索引不存在: {root}（先运行 python -m indexer build）")
+    manifest = load_manifest(gen)
+    problems = verify_generation(gen, manifest, full=True)
+    if problems:
+        raise IndexDamagedError(damage_message(root, problems))
+    stats = Searcher.open(cfg, root).stats() if args.open else None
+    n = len(manifest.get("generation_files", {}))
+    print(f"索引完好: {gen}（{n} 个文件大小与校验和一致" + (f"，{stats['chunks']} 个文本块可检索）" if stats else "）"))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m indexer", description="构建与检索政府工作报告索引")
     parser.add_argument("--config", help="配置文件（默认为仓库中的 config.toml）")
@@ -133,10 +153,15 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("--index", type=Path)
     st.add_argument("--json", action="store_true")
 
+    c = sub.add_parser("check", help="完整检查索引文件（大小、校验和）是否损坏")
+    c.add_argument("--index", type=Path)
+    c.add_argument("--no-open", dest="open", action="store_false", help="只校验文件，不加载索引")
+
     args = parser.parse_args(argv)
     try:
         cfg = load_config(args.config)
-        return {"build": cmd_build, "search": cmd_search, "stats": cmd_stats}[args.command](cfg, args)
+        commands = {"build": cmd_build, "search": cmd_search, "stats": cmd_stats, "check": cmd_check}
+        return commands[args.command](cfg, args)
     except AssistantError as exc:
         print(f"错误: {exc}", file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import get_type_hints
 
 from .errors import ConfigError
 
@@ -83,9 +84,9 @@ class AnswerConfig:
     min_score: float = 0.0  # 0 disables each min_ gate
     min_dense: float = 0.0
     min_bm25: float = 0.0
-    min_coverage: float = 0.5
+    min_coverage: float = 0.0
     max_unknown: float = 1.0  # 1.0 disables: refuse when more than this share of the words is unknown
-    refuse_mismatch: bool = False  # refuse when the question names a unit or year the corpus lacks
+    refuse_mismatch: bool = True  # refuse when the question names a unit or year the corpus lacks
 
 
 @dataclass(frozen=True)
@@ -118,38 +119,116 @@ class Config:
 
 
 
-def _build(cls, section: str, raw: dict):
-    known = {f.name: f for f in fields(cls)}
-    unknown = set(raw) - set(known)
-    if unknown:
-        raise ConfigError(f"[{section}] 中有未知配置项: {', '.join(sorted(unknown))}")
+# Values that are data rather than defaults live only in config.toml: the dataclass keeps them "off" so code that
+# builds a dataclass directly (tests, calibration) starts from no mask map and open gates.
+DATA_KEYS = {("parse", "mask_map"), ("answer", "min_score"), ("answer", "min_bm25")}
+
+_CHOICES = {
+    ("search", "mode"): ("hybrid", "dense", "bm25"),
+    ("index", "faiss_type"): ("flat", "hnsw", "ivf"),
+    ("llm", "backend"): ("extractive", "endpoint", "local", "auto"),
+}
+_POSITIVE = {("corpus", "max_file_mb"), ("chunk", "max_chars"), ("embedding", "batch_size"), ("index", "hnsw_m"),
+             ("index", "hnsw_ef_search"), ("index", "ivf_nlist"), ("index", "ivf_nprobe"), ("search", "k"),
+             ("search", "candidates"), ("llm", "timeout_s"), ("llm", "max_tokens"), ("app", "max_upload_mb"),
+             ("app", "max_question_chars")}
+_RANGES = {  # inclusive bounds
+    ("parse", "near_duplicate_threshold"): (0, 1), ("answer", "min_coverage"): (0, 1),
+    ("answer", "max_unknown"): (0, 1), ("llm", "temperature"): (0, 2), ("app", "port"): (1, 65535),
+    ("chunk", "overlap_chars"): (0, None), ("chunk", "min_chars"): (0, None), ("search", "rrf_k"): (0, None),
+    ("search", "dense_weight"): (0, None), ("search", "bm25_weight"): (0, None), ("answer", "min_score"): (0, None),
+    ("answer", "min_dense"): (-1, 1), ("answer", "min_bm25"): (0, None),
+}
+_TYPE_NAMES = {str: "字符串", int: "整数", float: "数字", bool: "true/false"}
+
+
+def _shown(value) -> str:
+    kind = {str: "字符串", bool: "布尔值", int: "整数", float: "小数", list: "列表", dict: "表"}.get(type(value), "值")
+    return f"{kind} {value!r}"
+
+
+def _typed(name: str, hint, value):
+    """(converted value, None) or (None, problem) for one key against its annotation."""
+    if name == "mask_map":
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            return None, "必须是表（键=遮蔽形式，值=原字，均为字符串）"
+        return tuple(value.items()), None
+    if hint in (tuple[str, ...],):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return None, f"应为字符串列表，实际为{_shown(value)}"
+        return tuple(value), None
+    ok = {str: isinstance(value, str), bool: isinstance(value, bool),
+          int: isinstance(value, int) and not isinstance(value, bool),
+          float: isinstance(value, (int, float)) and not isinstance(value, bool)}[hint]
+    if not ok:
+        return None, f"应为{_TYPE_NAMES[hint]}，实际为{_shown(value)}"
+    return value, None
+
+
+def _range_problem(key: tuple[str, str], value) -> str | None:
+    if key in _CHOICES and value not in _CHOICES[key]:
+        return f"只能是 {'、'.join(_CHOICES[key])} 之一，而不是 {value!r}"
+    if key in _POSITIVE and not value > 0:
+        return f"必须大于 0，而不是 {value!r}"
+    lo, hi = _RANGES.get(key, (None, None))
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        return f"必须在 {lo if lo is not None else '-∞'} 到 {hi if hi is not None else '+∞'} 之间，而不是 {value!r}"
+    if key == ("corpus", "extensions") and not all(e.startswith(".") for e in value):
+        return "每项都应以 . 开头，例如 \".txt\""
+    return None
+
+
+def _build(cls, section: str, raw: dict, problems: list[str]):
+    hints = get_type_hints(cls)
     values = {}
     for name, value in raw.items():
-        if name == "mask_map":
-            if not isinstance(value, dict):
-                raise ConfigError("[parse] mask_map 必须是表（键=遮蔽形式，值=原字）")
-            value = tuple((str(k), str(v)) for k, v in value.items())
-        elif isinstance(value, list):
-            value = tuple(value)
-        values[name] = value
-    return cls(**values)
+        if name not in hints:
+            problems.append(f"[{section}] {name}: 未知配置项")
+            continue
+        value, problem = _typed(name, hints[name], value)
+        problem = problem or _range_problem((section, name), value)
+        if problem:
+            problems.append(f"[{section}] {name}: {problem}")
+        else:
+            values[name] = value
+    obj = cls(**values)
+    if section == "chunk":  # relations between keys, checked once each key is valid on its own
+        if obj.overlap_chars >= obj.max_chars:
+            problems.append(f"[chunk] overlap_chars: 必须小于 max_chars（{obj.max_chars}），而不是 {obj.overlap_chars}")
+        if obj.min_chars > obj.max_chars:
+            problems.append(f"[chunk] min_chars: 不能大于 max_chars（{obj.max_chars}），而不是 {obj.min_chars}")
+    return obj
 
 
-def load_config(path: str | Path | None = None) -> Config:
-    """Read config.toml (default: the repo's) into a frozen Config."""
-    path = Path(path) if path else DEFAULT_CONFIG
+def _read_toml(path: Path) -> dict:
     if not path.exists():
         raise ConfigError(f"找不到配置文件: {path}")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"配置文件 {path} 格式错误: {exc}") from exc
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read config.toml (default: the repo's) into a frozen Config; keys a file leaves out come from the repo's
+    config.toml, the one source of defaults. Every bad key is reported, one line each."""
+    path = Path(path) if path else DEFAULT_CONFIG
+    raw = _read_toml(path)
+    base = _read_toml(DEFAULT_CONFIG) if path.resolve() != DEFAULT_CONFIG and DEFAULT_CONFIG.exists() else {}
     classes = {f.name: f.default_factory for f in fields(Config) if f.name != "root"}
+    problems: list[str] = []
     parts = {}
-    for section, value in raw.items():
+    for section in dict.fromkeys([*base, *raw]):
         if section not in classes:
-            raise ConfigError(f"配置文件中有未知的节 [{section}]")
-        parts[section] = _build(classes[section], section, value)
+            problems.append(f"[{section}]: 未知的节")
+            continue
+        value = raw.get(section, {})
+        if not isinstance(value, dict):
+            problems.append(f"[{section}]: 应为一节（表），实际为{_shown(value)}")
+            continue
+        parts[section] = _build(classes[section], section, {**base.get(section, {}), **value}, problems)
+    if problems:
+        raise ConfigError(f"配置文件 {path} 有 {len(problems)} 处错误：\n" + "\n".join(f"  {p}" for p in problems))
     return Config(root=path.resolve().parent, **parts)
 
 

@@ -29,6 +29,10 @@ class IndexMismatchError(AssistantError):
     """The index on disk was built with other settings (model, dimension, chunking, version)."""
 
 
+class IndexDamagedError(AssistantError):
+    """A file of the index is missing, truncated or garbled, or CURRENT names no generation inside the index."""
+
+
 class QueryError(AssistantError):
     """A query is empty, too long or names an unknown filter."""
 

@@ -41,7 +41,7 @@ def _report(cleaned: Cleaned, span: ReportSpan, source_file: str, parse_cfg, tit
     text, offsets = cleaned.text[start:end], cleaned.offsets[start:end]
     if not text.strip():
         return None
-    body_start = max(span.title_end - start, 0)
+    body_start = min(max(span.title_end - start, 0), len(text))  # a title-only span ends inside trimmed space
     md_lines = frozenset(i for i, o in enumerate(offsets) if o in cleaned.md_starts and (i == 0 or text[i - 1] == "\n"))
     search = searchable(text, getattr(parse_cfg, "mask_map", ()))
     joins = frozenset(i for i in range(1, len(offsets)) if cleaned.flat and offsets[i] - offsets[i - 1] > 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
 import re
 import shutil
 import time
@@ -15,9 +16,10 @@ from typing import Callable
 import numpy as np
 
 from .config import Config
-from .errors import CorpusError, InputFileError
+from .errors import CorpusError, IndexDamagedError, InputFileError
 from .models import Chunk, Report
-from .store import FORMAT_VERSION, current_generation, read_jsonl, write_generation
+from .store import (FORMAT_VERSION, current_generation, load_manifest, read_jsonl, remove_leftovers,
+                    verify_generation, write_generation)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -36,13 +38,14 @@ class BuildSummary:
     skipped: tuple[tuple[str, str], ...] = ()
     duplicates: tuple[tuple[str, str], ...] = ()  # (source_file, title) of reports dropped as exact duplicates
     per_file: tuple[tuple[str, int], ...] = ()
+    repaired: tuple[str, ...] = ()  # damage found in the previous index (and mended by this build)
 
     def lines(self) -> list[str]:
         """Human-readable summary for the CLI and the upload tab."""
         if self.up_to_date:
             head = f"索引已是最新：{self.files} 个文件未变化（{self.seconds:.2f} 秒）"
             return [head] + [f"  跳过 {f}: {why}" for f, why in self.skipped]
-        out = [
+        out = [f"发现索引损坏并已重建: {why}" for why in self.repaired] + [
             f"文件 {self.files} 个，报告 {self.reports} 篇，章节 {self.sections} 个，文本块 {self.chunks} 个",
             f"新嵌入 {self.embedded} 块，复用 {self.reused} 块，用时 {self.seconds:.1f} 秒"
             + (f"（{self.embedded / self.seconds:.1f} 块/秒）" if self.embedded and self.seconds else ""),
@@ -89,12 +92,59 @@ def _tokenizer_name() -> str:
     return TOKENIZER_NAME
 
 
-def list_corpus(corpus_dir: Path, extensions) -> list[Path]:
+def walk_corpus(corpus_dir: Path, extensions) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Report files under corpus_dir, and (entry, reason) for every entry left out: links never lead outside it."""
     if not corpus_dir.is_dir():
         raise CorpusError(f"语料目录不存在: {corpus_dir}")
+    root = corpus_dir.resolve()
     exts = {e.lower() for e in extensions}
-    return sorted(p for p in corpus_dir.rglob("*") if p.is_file() and not p.name.startswith(".")
-                  and p.suffix.lower() in exts)
+    files, skipped = [], []
+
+    def unreadable(exc: OSError):
+        skipped.append((_rel(Path(exc.filename or root), root), f"无法读取文件夹（{exc.strerror or exc}）"))
+
+    for here, dirs, names in os.walk(root, onerror=unreadable):  # followlinks=False: a linked folder is not entered
+        base = Path(here)
+        for d in sorted(dirs):
+            p = base / d
+            why = ("是指向文件夹的链接，不跟随" if p.is_symlink() else "隐藏文件夹（名称以 . 开头）" if d.startswith(".")
+                   else "是文件夹，不是报告文件（其中的文件照常收录）" if Path(d).suffix.lower() in exts else None)
+            if why:
+                skipped.append((_rel(p, root), why))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (base / d).is_symlink())
+        for name in sorted(names):
+            p = base / name
+            why = _skip_reason(p, root, exts)
+            if why:
+                skipped.append((_rel(p, root), why))
+            else:
+                files.append(p)
+    return sorted(files), sorted(skipped)
+
+
+def _rel(p: Path, root: Path) -> str:
+    try:
+        return p.relative_to(root).as_posix()
+    except ValueError:
+        return str(p)
+
+
+def _skip_reason(p: Path, root: Path, exts: set[str]) -> str | None:
+    if p.name.startswith("."):
+        return "隐藏文件（名称以 . 开头）"
+    if p.suffix.lower() not in exts:
+        return f"不支持的文件类型（支持 {'、'.join(sorted(exts))}）"
+    if p.is_symlink():
+        try:
+            target = p.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return "链接无法解析（目标不存在或循环链接）"
+        if not target.is_relative_to(root):
+            return "链接指向语料目录之外，不收录"
+        p = target
+    if not p.is_file():
+        return "不是普通文件"
+    return None
 
 
 def _file_hashes(files: list[Path], root: Path) -> dict[str, str]:
@@ -128,15 +178,36 @@ def parse_corpus(files: list[Path], root: Path, cfg: Config, progress: Progress 
 
 def _previous_vectors(index_root: Path, fingerprint: dict) -> dict[str, np.ndarray]:
     """Vectors of the current generation keyed by the hash of their embedded text, when settings match."""
-    gen = current_generation(index_root)
-    if gen is None:
+    try:
+        gen = current_generation(index_root)
+        manifest = load_manifest(gen) if gen is not None else None
+    except IndexDamagedError:
         return {}
-    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
-    if manifest.get("settings") != fingerprint:
+    if manifest is None or manifest.get("settings") != fingerprint:
         return {}
-    vectors = np.load(gen / "embeddings.npy")
-    rows = read_jsonl(gen / "chunks.jsonl")
+    damaged = {f.rsplit("/", 1)[-1] for f, _ in verify_generation(gen, manifest, full=True)}
+    if damaged & {"chunks.jsonl", "embeddings.npy"}:
+        return {}
+    try:
+        vectors = np.load(gen / "embeddings.npy")
+        rows = read_jsonl(gen / "chunks.jsonl")
+    except (OSError, ValueError):  # an old generation without checksums may still be damaged
+        return {}
+    if len(rows) != len(vectors):
+        return {}
     return {_text_key(r["search_text"]): vectors[i] for i, r in enumerate(rows)}
+
+
+def _damage(index_root: Path) -> list[str]:
+    """What is wrong with the current generation (every checksum), or [] when it is intact or absent."""
+    try:
+        gen = current_generation(index_root)
+        if gen is None:
+            return []
+        problems = verify_generation(gen, load_manifest(gen), full=True)
+    except IndexDamagedError as exc:
+        return [str(exc).split("。")[0]]
+    return [f"{f}: {why}" for f, why in problems]
 
 
 def _text_key(text: str) -> str:
@@ -199,18 +270,20 @@ def build_index(cfg: Config, corpus_dir: Path | None = None, index_dir: Path | N
     fingerprint = settings_fingerprint(cfg, model_name, chunker_name)
 
     with _build_lock(index_root):
+        remove_leftovers(index_root)  # a killed build's half-written generation, even when nothing else changes
+        damage = _damage(index_root)
         skipped, per_file, hashes = [], [], {}
         if reports is None:
-            files = list_corpus(corpus_root, cfg.corpus.extensions)
+            files, skipped = walk_corpus(corpus_root, cfg.corpus.extensions)
             limit = int(cfg.corpus.max_file_mb * 1024 * 1024)
             too_big = [p for p in files if p.stat().st_size > limit]
             skipped += [(str(p.relative_to(corpus_root)), f"文件超过 {cfg.corpus.max_file_mb:g} MB 上限") for p in too_big]
             files = [p for p in files if p not in too_big]
             hashes = _file_hashes(files, corpus_root)
-            gen = current_generation(index_root)
+            gen = None if damage else current_generation(index_root)
             if gen is not None and not force:
-                old = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
-                if (old.get("settings") == fingerprint and old.get("files") == hashes
+                old = load_manifest(gen)
+                if (old.get("settings") == fingerprint and old.get("corpus") == str(corpus_root.resolve()) and old.get("files") == hashes
                         and old.get("code") == code_fingerprint()
                         and old.get("skipped_files") == [list(s) for s in skipped]):
                     return BuildSummary(len(files), old["counts"]["reports"], old["counts"]["sections"],
@@ -247,6 +320,7 @@ def build_index(cfg: Config, corpus_dir: Path | None = None, index_dir: Path | N
             "code": code_fingerprint(),
             "dim": int(embedder.dim),
             "faiss_type": cfg.index.faiss_type,
+            "corpus": str(corpus_root.resolve()) if reports is None else None,
             "files": hashes,
             "skipped_files": [list(s) for s in size_skipped],
             "skipped": [list(s) for s in skipped],
@@ -257,7 +331,7 @@ def build_index(cfg: Config, corpus_dir: Path | None = None, index_dir: Path | N
             progress("写入索引", 1, 1)
     return BuildSummary(len(per_file), len(unique), n_sections, len(chunks), embedded, len(chunks) - embedded,
                         time.perf_counter() - t0, str(gen.parent), skipped=tuple(skipped),
-                        duplicates=tuple(duplicates), per_file=tuple(per_file))
+                        duplicates=tuple(duplicates), per_file=tuple(per_file), repaired=tuple(damage))
 
 
 _SAFE = re.compile(r"[^\w\u4e00-\u9fff.（）()\-]+")
@@ -271,12 +345,10 @@ def safe_filename(name: str) -> str:
     return f"{stem[:80]}{suffix}"
 
 
-def add_files(cfg: Config, paths: list[Path], corpus_dir: Path | None = None, index_dir: Path | None = None,
-              embedder=None, progress: Progress | None = None) -> BuildSummary:
-    """Copy uploaded files into the corpus (validated first; names sanitised) and update the index."""
+def copy_into_corpus(cfg: Config, paths: list[Path], corpus_root: Path) -> list[Path]:
+    """Copy report files into the corpus under sanitised names, after every one passed the reader's checks."""
     from .parse import read_source
 
-    corpus_root = Path(corpus_dir) if corpus_dir else cfg.path(cfg.corpus.dir)
     corpus_root.mkdir(parents=True, exist_ok=True)
     limit = int(min(cfg.corpus.max_file_mb, cfg.app.max_upload_mb) * 1024 * 1024)
     for path in paths:
@@ -284,6 +356,7 @@ def add_files(cfg: Config, paths: list[Path], corpus_dir: Path | None = None, in
         if path.suffix.lower() not in cfg.corpus.extensions:
             raise InputFileError(f"{path.name}: 不支持的文件类型（支持 {', '.join(cfg.corpus.extensions)}）")
         read_source(path, limit)  # raises a clear InputFileError before anything is copied
+    copied = []
     for path in paths:
         path = Path(path)
         target = corpus_root / safe_filename(path.name)
@@ -291,5 +364,29 @@ def add_files(cfg: Config, paths: list[Path], corpus_dir: Path | None = None, in
         while target.exists() and target.read_bytes() != path.read_bytes():
             target = corpus_root / f"{target.stem}_{n}{target.suffix}"
             n += 1
-        shutil.copyfile(path, target)
+        if not target.exists():
+            shutil.copyfile(path, target)
+            copied.append(target)
+    return copied
+
+
+def add_files(cfg: Config, paths: list[Path], corpus_dir: Path | None = None, index_dir: Path | None = None,
+              embedder=None, progress: Progress | None = None) -> BuildSummary:
+    """Copy uploaded files into the corpus (validated first; names sanitised) and update the index."""
+    corpus_root = Path(corpus_dir) if corpus_dir else cfg.path(cfg.corpus.dir)
+    copy_into_corpus(cfg, paths, corpus_root)
     return build_index(cfg, corpus_root, index_dir, embedder, progress=progress)
+
+
+def build_in_child(cfg: Config, corpus_dir: Path, index_dir: Path | None, embedder, events) -> None:
+    """Entry of a separate, lower-priority build process (app uploads): progress and the outcome go to events."""
+    os.nice(10)  # questions served by the parent keep the CPU; the build takes what is left
+    try:
+        summary = build_index(cfg, corpus_dir, index_dir, embedder,
+                              progress=lambda stage, done, total: events.put(("progress", stage, done, total)))
+    except Exception as exc:  # the parent turns it into a message; the old generation stays served
+        from .errors import AssistantError
+
+        events.put(("error", type(exc).__name__, str(exc), isinstance(exc, AssistantError)))
+    else:
+        events.put(("done", summary))

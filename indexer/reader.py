@@ -1,7 +1,6 @@
 """The one index reader: opens an index directory and answers searches; app/ and eval/ use only this."""
 from __future__ import annotations
 
-import json
 import threading
 from collections import Counter
 from pathlib import Path
@@ -9,9 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from .config import Config
-from .errors import IndexMismatchError, IndexMissingError, QueryError
+from .errors import IndexDamagedError, IndexMismatchError, IndexMissingError, QueryError
 from .models import Chunk, Filters, Hit
-from .store import current_generation, dir_size, read_jsonl, tune_faiss_index
+from .store import (current_generation, damage_message, dir_size, load_manifest, read_jsonl, reading,
+                    tune_faiss_index, verify_generation)
 
 MODES = ("hybrid", "dense", "bm25")
 MAX_QUERY_CHARS = 2000
@@ -31,14 +31,26 @@ class Searcher:
         self.cfg = cfg
         self.gen_dir = gen_dir
         self.manifest = manifest
-        self.chunks: list[Chunk] = [Chunk.from_json(r) for r in read_jsonl(gen_dir / "chunks.jsonl")]
+        with reading(gen_dir, "chunks.jsonl"):
+            self.chunks: list[Chunk] = [Chunk.from_json(r) for r in read_jsonl(gen_dir / "chunks.jsonl")]
         self._by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
-        self._reports = {r["report_id"]: r for r in read_jsonl(gen_dir / "reports.jsonl")}
-        self._faiss = faiss.read_index(str(gen_dir / "faiss.index"))
+        with reading(gen_dir, "reports.jsonl"):
+            self._reports = {r["report_id"]: r for r in read_jsonl(gen_dir / "reports.jsonl")}
+        with reading(gen_dir, "faiss.index"):
+            self._faiss = faiss.read_index(str(gen_dir / "faiss.index"))
         tune_faiss_index(self._faiss, cfg.index)
-        self._vectors = np.load(gen_dir / "embeddings.npy", mmap_mode="r")
-        self._bm25 = bm25s.BM25.load(str(gen_dir / "bm25"), show_progress=False, verbosity=0)
+        with reading(gen_dir, "embeddings.npy"):
+            self._vectors = np.load(gen_dir / "embeddings.npy", mmap_mode="r")
+        with reading(gen_dir, "bm25"):
+            self._bm25 = bm25s.BM25.load(str(gen_dir / "bm25"), show_progress=False, verbosity=0)
         self._vocab = self._bm25.vocab_dict
+        # Sizes can match while rows are lost (an old manifest without sizes, an emptied file): counts must agree.
+        want = manifest.get("counts", {}).get("chunks")
+        for name, n in (("chunks.jsonl", len(self.chunks)), ("faiss.index", self._faiss.ntotal),
+                        ("embeddings.npy", len(self._vectors))):
+            if want is not None and n != want:
+                raise IndexDamagedError(damage_message(gen_dir.parent, [(f"{gen_dir.name}/{name}",
+                                                                          f"有 {n} 条，清单记录为 {want} 条")]))
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
         self._facets: dict | None = None
@@ -54,7 +66,10 @@ class Searcher:
         gen = current_generation(root)
         if gen is None:
             raise IndexMissingError(f"索引不存在: {root}（先运行 python -m indexer build）")
-        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+        manifest = load_manifest(gen)
+        problems = verify_generation(gen, manifest)  # sizes only: cheap; checksums in `python -m indexer check`
+        if problems:
+            raise IndexDamagedError(damage_message(root, problems))
         have = manifest.get("settings", {})
         model = embedder.name if embedder is not None else cfg.embedding.model
         want = settings_fingerprint(cfg, model, have.get("chunk", {}).get("chunker", "section"))

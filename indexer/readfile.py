@@ -28,22 +28,76 @@ def decode_bytes(data: bytes, name: str = "文件") -> str:
         except UnicodeDecodeError as exc:
             raise InputFileError(f"{name} 的 UTF-16 编码已损坏") from exc
     if b"\x00" in data:
-        raise InputFileError(f"{name} 是二进制文件，不是文本")
+        text = _utf16_without_bom(data)
+        if text is None:
+            raise InputFileError(f"{name} 是二进制文件，不是文本")
+        return _checked(text, name)
     try:
         return _checked(data.decode("utf-8-sig"), name)
     except UnicodeDecodeError as exc:
         if exc.start >= len(data) - 3 and exc.start > 0:  # UTF-8 cut inside its last character
             return _checked(data[: exc.start].decode("utf-8-sig"), name)
     try:
-        return _checked(data.decode("gb18030"), name)
+        text = data.decode("gb18030")
     except UnicodeDecodeError:
-        pass
+        text = None
+    # GB18030 decodes almost any bytes: believe it only when the ideographs are the common ones real text uses.
+    if text is not None and _common_share(text) >= 0.6:
+        return _guessed(text, name)
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
-    if best is None:
+    if best is None or _plain_share(str(best)) < 0.9:  # a guess that reads as Hangul/Thai/symbol soup is no text
         raise InputFileError(f"{name} 的文字编码无法识别（请另存为 UTF-8）")
-    return _checked(str(best), name)
+    return _guessed(str(best), name)
+
+
+def _plain_share(text: str) -> float:
+    """Share of CJK, ASCII-printable, whitespace and CJK-punctuation characters: high for real text."""
+    ok = sum(1 for c in text if c.isascii() and (c.isprintable() or c in "\n\r\t")
+             or "\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef"
+             or "\u2000" <= c <= "\u206f" or "\u00a0" <= c <= "\u00ff" or "\u2460" <= c <= "\u24ff")
+    return ok / len(text) if text else 0.0
+
+
+def _common_share(text: str) -> float:
+    """Share of the ideographs in text that GB2312 has (the 6,763 in everyday use); 1.0 without ideographs."""
+    cjk = [c for c in text if "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff"]
+    if not cjk:
+        return 1.0
+    common = 0
+    for c in cjk:
+        try:
+            c.encode("gb2312")
+            common += 1
+        except UnicodeEncodeError:
+            pass
+    return common / len(cjk)
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 LE/BE without a byte-order mark (Windows tools write it): the reading that looks like text, or None."""
+    if len(data) % 2:
+        return None
+    for codec in ("utf-16-le", "utf-16-be"):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        # Random bytes decode to scattered code points; real text is mostly CJK, ASCII and punctuation.
+        if text.strip() and "\x00" not in text and _plain_share(text) >= 0.9:
+            return text
+    return None
+
+
+GUESS_MIN_CHARS = 10  # below this, a guessed encoding (GB18030, charset-normalizer) is as likely noise as text
+
+
+def _guessed(text: str, name: str) -> str:
+    visible = sum(1 for c in text if not c.isspace())
+    if visible < GUESS_MIN_CHARS:
+        raise InputFileError(f"{name} 内容过短（{visible} 个字）且编码无法确定，不像一篇报告（请另存为 UTF-8）")
+    return _checked(text, name)
 
 
 def _checked(text: str, name: str) -> str:
@@ -51,6 +105,8 @@ def _checked(text: str, name: str) -> str:
         raise InputFileError(f"{name} 内容为空")
     if text_quality(text) < 0.95:
         raise InputFileError(f"{name} 看起来是二进制文件或编码错误，无法作为文本读取")
+    if not any(c.isalpha() for c in text):
+        raise InputFileError(f"{name} 中没有文字（只有数字或符号）")
     return text
 
 

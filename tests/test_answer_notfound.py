@@ -22,7 +22,7 @@ def test_no_hits_is_not_found():
 
 def test_default_rule_uses_coverage_and_ignores_missing_signals():
     assert is_answerable(Features(0.03, None, None, 0.8))
-    assert not is_answerable(Features(0.03, 0.9, 12.0, 0.2))
+    assert not is_answerable(Features(0.03, 0.9, 12.0, 0.2), Thresholds(min_coverage=0.5))
     strict = Thresholds(min_dense=0.8)
     assert not is_answerable(Features(0.03, 0.7, 12.0, 1.0), strict)
     assert is_answerable(Features(0.03, None, 12.0, 1.0), strict)

@@ -59,5 +59,5 @@ def test_names_missing_catches_unknown_units_and_years_only():
 
 def test_mismatch_gate_refuses_only_when_switched_on():
     f = Features(0.9, 0.9, 90.0, 0.8, 0.0, True)
-    assert is_answerable(f, Thresholds(min_coverage=0.0))
+    assert is_answerable(f, Thresholds(min_coverage=0.0, refuse_mismatch=False))
     assert not is_answerable(f, Thresholds(min_coverage=0.0, refuse_mismatch=True))

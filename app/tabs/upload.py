@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -56,20 +55,8 @@ def progress_adapter(progress):
 
 
 def add_uploads(svc, files, progress) -> str:
-    """Stage files under sanitised names, index them, reopen the searcher; a Chinese summary (Markdown)."""
-    from indexer.pipeline import add_files
-
-    if not files:
-        return "请先选择要上传的报告文件。"
-    cfg = svc.cfg
-    with svc.lock, tempfile.TemporaryDirectory(prefix="upload-") as tmp:
-        staged = stage_files(files, Path(tmp), cfg.corpus.extensions, cfg.app.max_upload_mb)
-        summary = add_files(cfg, staged, corpus_dir=svc.corpus_dir, index_dir=svc.index_dir,
-                            embedder=svc.embedder, progress=progress_adapter(progress))
-        svc.reopen()
-    # The index path is a server detail, not for the browser.
-    lines = [x for x in summary.lines() if not x.startswith("索引目录")]
-    return f"已添加 {len(staged)} 个文件。\n\n" + "\n".join(f"- {esc(line.strip())}" for line in lines)
+    """Service.upload (checks, copy, background rebuild, swap) shown as Markdown with every line escaped."""
+    return esc(svc.upload(files, progress=progress_adapter(progress)))
 
 
 def build(gr, svc):

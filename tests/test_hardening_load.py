@@ -1,0 +1,76 @@
+"""Fault drill, load: concurrent questions share model passes; Gradio's per-event analytics stay bounded."""
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from tests.fakes import FakeEmbedder
+
+
+class SlowModel(FakeEmbedder):
+    """A model pass costs the same for one text or many (as a transformer's does for short queries)."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def encode_queries(self, texts, show_progress=False):
+        with self.lock:  # the real embedder serialises its passes too
+            self.calls += 1
+            time.sleep(0.05)
+            return super().encode_queries(texts)
+
+
+def test_concurrent_questions_share_model_passes_and_get_their_own_rows():
+    from app.querybatch import QueryBatcher
+
+    model = SlowModel()
+    batcher = QueryBatcher(model)
+    questions = [f"第{i}个问题：主动公开了多少条？" for i in range(40)]
+    t = time.perf_counter()
+    with ThreadPoolExecutor(16) as pool:
+        got = list(pool.map(lambda q: batcher.encode_queries([q]), questions))
+    elapsed = time.perf_counter() - t
+    want = FakeEmbedder().encode_queries(questions)
+    assert all(np.allclose(g[0], w) for g, w in zip(got, want))
+    assert model.calls <= 10 and batcher.passes == model.calls  # unbatched: 40 passes, 2 s
+    print(f"40 concurrent questions: {model.calls} model passes, {elapsed:.2f}s")
+
+
+def test_a_failed_pass_reaches_every_waiter_and_the_next_call_works():
+    class Broken(FakeEmbedder):
+        fail = True
+
+        def encode_queries(self, texts, show_progress=False):
+            if self.fail:
+                time.sleep(0.05)
+                raise RuntimeError("model gone")
+            return super().encode_queries(texts)
+
+    from app.querybatch import QueryBatcher
+
+    inner = Broken()
+    batcher = QueryBatcher(inner)
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(batcher.encode_queries, ["问"]) for _ in range(8)]
+        errors = [f.exception(timeout=10) for f in futures]
+    assert all(isinstance(e, RuntimeError) for e in errors)
+    inner.fail = False
+    assert batcher.encode_queries(["问"]).shape == (1, inner.dim)
+
+
+def test_gradio_keeps_a_bounded_event_history(tiny_cfg, fake_embedder, monkeypatch):
+    from app.answer import make_generator
+    from app.ui import build_app
+    from indexer.pipeline import build_index
+    from indexer.reader import Searcher
+
+    monkeypatch.delenv("GRADIO_ANALYTICS_MAX_EVENTS", raising=False)
+    monkeypatch.delenv("GRADIO_ANALYTICS_CACHE_FREQUENCY", raising=False)
+    build_index(tiny_cfg, embedder=fake_embedder)
+    demo = build_app(Searcher.open(tiny_cfg, embedder=fake_embedder), make_generator(tiny_cfg.llm), tiny_cfg)
+    # every event used to rebuild a pandas table of up to 10,000 past events
+    assert demo._queue.ANALYTICS_MAX_EVENTS <= 1000 and demo._queue.ANAYLTICS_CACHE_FREQUENCY >= 100
