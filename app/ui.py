@@ -99,6 +99,12 @@ def register_api(gr, svc) -> None:
     gr.api(report, api_name="report")
     gr.api(upload, api_name="upload", concurrency_limit=1, concurrency_id="upload")
 
+    def review(text: str, mode: str = "bm25") -> dict:
+        """Review a whole draft: {draft, paragraphs [text, role, matches, copied_from, …], missing, figures, summary}."""
+        return guarded("/review", svc.review, text, mode)
+
+    gr.api(review, api_name="review")
+
 
 def uploaded_paths(files) -> list:
     """Files a client uploaded through Gradio (each {"path", "orig_name"}), only from Gradio's upload folder."""
@@ -117,12 +123,6 @@ def uploaded_paths(files) -> list:
             raise InputFileError("只接受通过上传得到的文件（gradio_client.handle_file(路径)），不接受服务器上的路径")
         out.append(SimpleNamespace(name=path, orig_name=f.get("orig_name") or path))
     return out
-
-    def review(text: str, mode: str = "bm25") -> dict:
-        """Review a whole draft: {draft, paragraphs [text, role, matches, copied_from, …], missing, figures, summary}."""
-        return guarded(svc.review, text, mode)
-
-    gr.api(review, api_name="review")
 
 
 def launch_kwargs(cfg, host=None, port=None, auth=None) -> dict:
