@@ -165,6 +165,12 @@ def retrieve(plan: Plan, searcher, cfg: Config, filters: Filters | None) -> tupl
         for g in plan.groups:
             f = dataclasses.replace(base, unit=g)
             hits = searcher.search(plan.query, k=per, filters=f)
+            reports = [r["report_id"] for r in searcher.reports(f)]
+            if len(reports) > 1 and plan.intent.kind == "count":
+                # Two reports of one unit may each give the figure: read the best passages of every report.
+                each = [searcher.search(plan.query, k=2, filters=dataclasses.replace(f, report_id=(r,)))
+                        for r in reports]
+                hits = _merge_unique([*(x[:1] for x in each), hits, *(x[1:] for x in each)], per + len(reports))
             if role and not base.section_role:
                 hits = merge_role_hits(hits, searcher.search(plan.query, k=per, filters=dataclasses.replace(
                     f, section_role=(role,))), per)
@@ -178,6 +184,16 @@ def retrieve(plan: Plan, searcher, cfg: Config, filters: Filters | None) -> tupl
     if plan.intent.per_unit:
         hits = _one_per_report(hits, LIST_PASSAGES)
     return _renumber(hits), []
+
+
+def _merge_unique(lists, n: int) -> list[Hit]:
+    out, seen = [], set()
+    for hits in lists:
+        for h in hits:
+            if h.chunk.chunk_id not in seen:
+                seen.add(h.chunk.chunk_id)
+                out.append(h)
+    return out[:n]
 
 
 def _one_per_report(hits: Sequence[Hit], n: int) -> list[Hit]:

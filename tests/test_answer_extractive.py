@@ -8,7 +8,7 @@ import pytest
 from app.backends.extractive import ExtractiveGenerator, detect_intent
 from app.citations import verify
 from app.notfound import NOT_FOUND_TEXT
-from tests.fake_llm import CHUNKS, FakeSearcher, hits_for
+from tests.fake_llm import CHUNKS, FakeSearcher, hits_for, make_chunk
 
 
 def run(question: str, hits=None) -> str:
@@ -109,3 +109,23 @@ def test_sentence_that_only_restates_the_question_brings_the_next_one():
     hits = hits_for([CHUNKS[0].__class__(**{**CHUNKS[0].__dict__, "text": text})])
     out = run("如何调整个体双定户纳税定额？", hits)
     assert "统一调整至10万元以下[1]。" in out and "宣传活动" not in out
+
+
+def test_a_figure_counts_as_evidence_only_in_a_clause_naming_what_was_asked():
+    from app.backends.extractive import figure_topical
+
+    topic = ["主动", "公开"]
+    assert figure_topical("举办讲座463场，加强信息公开管理。", "", topic, ("条",)) == 0.0  # wrong measure
+    assert figure_topical("加强信息公开管理，举办讲座463条。", "", topic, ("条",)) == 0.0  # figure's clause off topic
+    assert figure_topical("累计主动公开信息1685条。", "", topic, ("条",)) == 1.0
+    assert figure_topical("共发现违法案件30宗。", "", ["案件"], ("起",)) == 1.0  # 起 and 宗 count the same things
+    assert figure_topical("全年共计30余条。", "（一）主动公开情况", topic, ("条",)) == 1.0  # the heading names it
+
+
+def test_two_reports_of_one_unit_each_keep_their_own_figure():
+    a = make_chunk("r1", "市统计局2023年度政务公开工作总结", "市统计局", "二、成绩", "做法与成效",
+                   "截至目前，共办理部门信箱52件，依申请公开4件，按时办结率达100%。")
+    b = make_chunk("r2", "市统计局2023年政务公开工作总结", "市统计局", "（三）服务", "做法与成效",
+                   "截至目前，共办理网民咨询77件，依申请公开12件，按时办结率均达100%。")
+    text = run("市统计局依申请公开多少件？", hits_for([a, b]))
+    assert "4件" in text and "12件" in text and "[1]" in text and "[2]" in text

@@ -22,7 +22,8 @@ LEAD_IN_NOVELTY = 0.45  # below this share of new bigrams a sentence only restat
 OTHER_UNIT_PENALTY = 0.5  # the question names a unit and the passage is from another one
 LIST_UNITS = 8  # units listed at most in a 「哪些单位」 answer
 MIN_TOPICAL = 0.3  # evidence must hold this share of the question's topic words
-MIN_FIGURE_TOPICAL = 0.5  # …and a figure's own clause this share (fitted on eval/data/questions.jsonl)
+MIN_FIGURE_TOPICAL = 0.2  # …and a figure's own clause this share: the lowest of the answerable figure questions of
+# eval/data/questions.jsonl (0.20); no-answer questions naming a unit there score 0.0
 MIN_SIMILARITY = 0.90  # e5 cosine of a sentence in other words that still answers (fitted on questions.jsonl)
 # Words that say whose text or which section is wanted, not what it is about.
 _FRAME_WORD = re.compile(r"^(?:单位|部门|我局|本局|[省市县区镇乡]|存在|存在问题|问题|不足|短板|下一步|计划|打算|"
@@ -235,6 +236,9 @@ def select(intent: Intent, cands: Sequence[Candidate], per_unit: bool = False) -
     per_unit (「哪些单位」「分别」): the best answering sentence of each report, one line per report.
     """
     cands = _on_role(intent, cands)
+    if intent.kind == "count" and any(answers(intent, c) for c in cands[:TOPIC_WINDOW]):
+        # A figure that names what was asked beats a better-scoring sentence with some other number.
+        cands = [c for c in cands if answers(intent, c)]
     if not cands or cands[0].score < MIN_SCORE:
         return []
     best = cands[0].score
@@ -255,9 +259,13 @@ def select(intent: Intent, cands: Sequence[Candidate], per_unit: bool = False) -
             break
         if per_unit and any(c.report == cand.report for c in chosen):
             continue
-        if (per_unit or intent.kind == "count") and not answers(intent, cand):
+        if per_unit and not answers(intent, cand):
             continue
-        if any(_similar(t, x) for c in chosen for x in (c.text, c.follow) for t in (cand.text, cand.follow) if t and x):
+        if intent.kind == "count" and chosen and not _has_unit(f"{cand.text}{cand.follow}", None):
+            continue  # a second sentence of a figure answer must hold a figure too
+        # Alike sentences of one report repeat each other; of two reports they may disagree, and both are shown.
+        if any(_similar(t, x) for c in chosen if not per_unit or c.report == cand.report
+               for x in (c.text, c.follow) for t in (cand.text, cand.follow) if t and x):
             continue
         if chosen and used + len(cand.text) + len(cand.follow) > budget:
             continue
@@ -289,8 +297,11 @@ class ExtractiveGenerator:
 
     def stream(self, question: str, passages: list[Hit], history: Sequence[tuple[str, str]] = ()) -> Iterator[str]:
         intent, cands = candidates(question, passages)
-        named = resolve_units(question, {h.chunk.unit for h in passages})[0]
-        sentences = compose(select(intent, cands, per_unit=len(named) > 1))
+        named = flatten(resolve_units(question, {h.chunk.unit for h in passages})[0])
+        # Two reports of one unit may give different figures: each report's own figure, under its own title.
+        reports = {h.chunk.report_id for h in passages if h.chunk.unit in named}
+        per_unit = len(named) > 1 or (intent.kind == "count" and len(reports) > 1)
+        sentences = compose(select(intent, cands, per_unit=per_unit))
         if not sentences:
             yield NOT_FOUND_TEXT
             return
