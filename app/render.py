@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import re
 from urllib.parse import urlencode
 
 CSS = """
@@ -16,6 +17,20 @@ mark {background:#ffe58f; padding:0 1px;}
 .report-text a {padding:0 !important; margin:0 !important;}
 .report-text .h {font-weight:700;} .report-text mark.target {background:#ffd666;}
 .tree a {text-decoration:none;} .tree div {margin:2px 0;}
+.cite-box {position:fixed; top:0; right:0; width:min(46vw, 640px); height:100vh; z-index:1000; background:#fff;
+  box-shadow:-4px 0 16px rgba(0,0,0,.18); display:flex; flex-direction:column; padding:12px 16px; box-sizing:border-box;}
+.cite-head {border-bottom:1px solid #d0d7de; padding-bottom:8px;}
+.cite-body {overflow-y:auto; flex:1; min-height:0;} .cite-body .report-text {max-height:none;}
+.cite-close {float:right; cursor:pointer; border:1px solid #8c959f; border-radius:4px; background:#f6f8fa; padding:2px 10px;}
+.msg-sources {font-size:0.9em; color:#57606a;}
+#sources-panel {max-height:420px; overflow-y:auto;}
+@media (max-width: 768px) {
+  .cite-box {top:auto; bottom:0; width:100vw; height:72vh; border-radius:14px 14px 0 0;
+    box-shadow:0 -4px 16px rgba(0,0,0,.22);}
+  #chat-row {flex-direction:column-reverse !important;}
+  #report-row {flex-direction:column-reverse !important;}
+  #report-tree {max-height:30vh; overflow-y:auto;}
+}
 """
 
 # Event delegation because gr.HTML re-renders its content: one listener serves every copy button.
@@ -26,6 +41,42 @@ COPY_JS = (
     " const a = document.createElement('textarea'); a.value = t; document.body.appendChild(a); a.select();"
     " document.execCommand('copy'); a.remove(); done(); } });"
 )
+
+# Installed once per page (from any component that needs it): heading-tree links scroll inside the page instead of
+# navigating (Gradio's <base> would turn "#sec-3" into "/#sec-3" and drop ?report=…), and citation links in the chat
+# or on source cards open the side panel instead of a new tab.
+APP_JS = """
+if (!window.__govReady) { window.__govReady = true;
+  document.addEventListener('click', (e) => {
+    const a = e.target.closest ? e.target.closest('a') : null; if (!a) return;
+    const href = a.getAttribute('href') || '';
+    if (a.closest('.tree') && href.startsWith('#')) {
+      e.preventDefault(); e.stopPropagation();
+      const el = document.getElementById(href.slice(1));
+      if (el) el.scrollIntoView({block: 'start'});
+      return;
+    }
+    if (href.startsWith('?report=') && (a.closest('#chatbot') || a.classList.contains('cite-link')) && window.__govCite) {
+      e.preventDefault(); e.stopPropagation();
+      const q = new URLSearchParams(href.slice(1));
+      window.__govCite(q.get('report') || '', q.get('chunk') || '', a.textContent || '');
+    }
+  }, true);
+}
+"""
+
+# The side panel: asks the server for the report (server function cite_html) and scrolls to the passage.
+CITE_PANEL_JS = APP_JS + """
+window.__govCite = async (rid, cid, label) => {
+  props.value = '<div class="cite-box"><div class="src-meta">正在打开原文……</div></div>';
+  props.value = await server.cite_html([rid, cid, label]);
+  setTimeout(() => { const t = document.getElementById('cite-passage-target');
+    const box = element.querySelector('.cite-body');  // scroll the panel only, never the chat behind it
+    if (t && box) box.scrollTop += t.getBoundingClientRect().top - box.getBoundingClientRect().top - box.clientHeight / 3;
+  }, 80);
+};
+element.addEventListener('click', (e) => { if (e.target.closest('.cite-close')) props.value = ''; });
+"""
 
 SCROLL_JS = (
     "() => { setTimeout(() => { const el = document.getElementById('passage-target');"
@@ -85,10 +136,70 @@ def source_card(src: dict) -> str:
     n = src.get("n", src.get("rank", ""))
     return (
         f'<div class="src-card"><div class="src-head">[{esc(n)}] {trail(src.get("report_title", ""), src.get("heading_path"))}'
-        f' <a href="{esc(link)}" target="_blank">查看原文 ↗</a></div>'
+        f' <a class="cite-link" href="{esc(link)}" target="_blank">查看原文</a></div>'
         f'<div class="src-meta">{meta_line(src)}</div>'
         f'<div class="src-text">{highlight(src.get("text", ""), src.get("highlights"))}</div></div>'
     )
+
+
+_CITE = re.compile(r"(?<!\\)\[(\d{1,3})\]")
+
+
+def linkify_citations(markdown: str, sources: list[dict]) -> str:
+    """[n] markers of an answer as Markdown links to their passage (APP_JS opens them in the side panel)."""
+    by_n = {str(s.get("n")): s for s in sources or [] if s.get("n") is not None}
+
+    def link(m):
+        src = by_n.get(m.group(1))
+        if not src:
+            return m.group(0)
+        return f"[\\[{m.group(1)}\\]]({report_link(src.get('report_id', ''), src.get('chunk_id'))})"
+
+    return _CITE.sub(link, markdown or "")
+
+
+def message_markdown(answer: str, sources: list[dict], flagged=()) -> str:
+    """An answer as shown in the chat: clickable [n], flagged figures, and the cited reports listed under it."""
+    from app.citations import escape_markdown
+
+    parts = [linkify_citations(answer, sources)]
+    if flagged:
+        parts.append("⚠ 以下数字未在引用来源中找到，请核对：" + "、".join(escape_markdown(str(x)) for x in flagged))
+    cited = [s for s in sources or [] if s.get("cited") and s.get("n") is not None]
+    if cited:
+        rows = [f"[\\[{s['n']}\\] {escape_markdown(plain_trail(s))}]({report_link(s.get('report_id', ''), s.get('chunk_id'))})"
+                for s in cited]
+        parts.append("来源：" + "　".join(rows))
+    return "\n\n".join(parts)
+
+
+def plain_trail(src: dict) -> str:
+    """《报告》 › 二、… as plain text (for exports and Markdown; not escaped)."""
+    bits = [f"《{src.get('report_title', '')}》", *(src.get("heading_path") or [])]
+    where = " › ".join(b for b in bits if b)
+    extra = "，".join(str(x) for x in (src.get("unit"), f"{src['year']}年" if src.get("year") else "") if x)
+    return where + (f"（{extra}）" if extra else "")
+
+
+def cite_panel(report: dict, chunk_id: str | None, label: str = "") -> str:
+    """The side panel: heading path of the passage, then its report scrolled to it, passage highlighted."""
+    chunk = next((c for c in report.get("chunks", []) if c["chunk_id"] == chunk_id), None)
+    target = (chunk["start"], chunk["end"]) if chunk else None
+    path = section_path(report.get("sections", []), target[0] if target else -1)
+    meta = " · ".join(esc(x) for x in (report.get("unit"), f"{report['year']}年" if report.get("year") else "") if x)
+    link = report_link(report.get("report_id", ""), chunk_id)
+    return (
+        '<div class="cite-box" id="cite-box"><div class="cite-head"><button class="cite-close">关闭 ✕</button>'
+        f'<div class="src-head">{esc(label)} {trail(report.get("title", ""), path)}</div>'
+        f'<div class="src-meta">{meta} <a href="{esc(link)}" target="_blank">在新页面打开 ↗</a></div></div>'
+        f'<div class="cite-body">{report_body(report.get("text", ""), report.get("sections", []), target, "cite-")}</div></div>'
+    )
+
+
+def section_path(sections: list[dict], pos: int) -> list[str]:
+    """Heading path of the innermost section containing character pos."""
+    inside = [s for s in sections if s["start"] <= pos < s.get("end", s["start"])]
+    return list(max(inside, key=lambda s: s.get("level", 0)).get("heading_path") or []) if inside else []
 
 
 def sources_panel(sources: list[dict], flagged_numbers=(), not_found: bool = False) -> str:
@@ -140,28 +251,28 @@ def similar_panel(results: list[dict]) -> str:
     return "".join(parts)
 
 
-def heading_tree(sections: list[dict]) -> str:
-    """Indented heading list linking to the anchors of report_body."""
+def heading_tree(sections: list[dict], prefix: str = "") -> str:
+    """Indented heading list linking to the anchors of report_body (APP_JS scrolls to them in place)."""
     rows = [
-        f'<div style="margin-left:{max(0, s["level"] - 1) * 1.2}em"><a href="#sec-{i}">{esc(s["heading"])}</a></div>'
+        f'<div style="margin-left:{max(0, s["level"] - 1) * 1.2}em"><a href="#{prefix}sec-{i}">{esc(s["heading"])}</a></div>'
         for i, s in enumerate(sections) if s.get("heading")
     ]
     return '<div class="tree">' + "".join(rows) + "</div>"
 
 
-def report_body(text: str, sections: list[dict], target: tuple[int, int] | None = None) -> str:
-    """Report text with bold headings, an anchor per section and the target passage marked (id passage-target)."""
+def report_body(text: str, sections: list[dict], target: tuple[int, int] | None = None, prefix: str = "") -> str:
+    """Report text with bold headings, an anchor per section and the target passage marked (id {prefix}passage-target)."""
     n = len(text)
     heading = [False] * n
     anchors: dict[int, list[str]] = {}
     for i, s in enumerate(sections):
         start = max(0, min(n, s["start"]))
-        anchors.setdefault(start, []).append(f'<a id="sec-{i}"></a>')
+        anchors.setdefault(start, []).append(f'<a id="{prefix}sec-{i}"></a>')
         for j in range(start, min(n, start + len(s.get("heading") or ""))):
             heading[j] = True
     t0, t1 = target if target else (-1, -1)
     if target:
-        anchors.setdefault(max(0, min(n, t0)), []).append('<a id="passage-target"></a>')
+        anchors.setdefault(max(0, min(n, t0)), []).append(f'<a id="{prefix}passage-target"></a>')
     parts = []
     # Cut the text wherever the styling changes or an anchor sits, so no tags overlap.
     cuts = sorted({0, n, *anchors, *(p for p in (t0, t1) if 0 <= p <= n)}
@@ -179,10 +290,20 @@ def report_body(text: str, sections: list[dict], target: tuple[int, int] | None 
     return '<div class="report-text">' + "".join(parts) + "</div>"
 
 
+def local_time(stamp: str) -> str:
+    """'2026-11-29T12:02:18+0000' → '2026-11-29 20:02' in the server's time zone; anything else unchanged."""
+    from datetime import datetime
+
+    try:
+        return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S%z").astimezone().strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return str(stamp)
+
+
 def status_line(stats: dict) -> str:
     """Index status in one line of escaped text."""
-    return (f"索引：{esc(stats.get('reports', 0))} 份报告，{esc(stats.get('chunks', 0))} 个段落，"
-            f"模型 {esc(stats.get('model', '?'))}" + (f"，构建于 {esc(stats['built_at'])}" if stats.get("built_at") else ""))
+    return (f"已收录 {esc(stats.get('reports', 0))} 份报告（{esc(stats.get('chunks', 0))} 个段落）"
+            + (f"，更新于 {esc(local_time(stats['built_at']))}" if stats.get("built_at") else ""))
 
 
 def status_detail(stats: dict) -> str:
@@ -190,5 +311,5 @@ def status_detail(stats: dict) -> str:
     def counts(d):
         return "、".join(f"{esc(k)} {esc(v)}" for k, v in (d or {}).items()) or "无"
 
-    return (status_line(stats) + f"<br>按单位：{counts(stats.get('per_unit'))}"
+    return (status_line(stats) + f"，检索模型 {esc(stats.get('model', '?'))}<br>按单位：{counts(stats.get('per_unit'))}"
             + f"<br>按主题：{counts(stats.get('per_topic'))}")

@@ -1,49 +1,79 @@
 """The Gradio app: four tabs plus the fixed API endpoints /ask, /similar and /report."""
 # No `from __future__ import annotations`: Gradio reads the real gr.Request / API type hints at runtime.
+import threading
+
 from .render import CSS, SCROLL_JS, status_line
 from .service import Service
 
 DEFAULT_CONCURRENCY = 8  # searches are fast and thread-safe; more than the 2 cores only helps while an LLM streams
+WARMUP_QUERY = "政府信息公开"
+
+
+def start_warmup(svc) -> threading.Event:
+    """Load the embedding model in the background at start, so the first question does not wait for it."""
+    ready = threading.Event()
+
+    def run():
+        try:
+            svc.searcher.search(WARMUP_QUERY, k=1)
+        except Exception:  # noqa: BLE001 - the first real question reports the error in Chinese
+            pass
+        finally:
+            ready.set()
+
+    threading.Thread(target=run, name="model-warmup", daemon=True).start()
+    return ready
+
+
+def header_line(svc, ready: threading.Event) -> str:
+    return status_line(svc.searcher.stats()) + ("　·　模型已就绪" if ready.is_set() else "　·　⏳ 模型加载中……")
 
 
 def build_app(searcher, generator, cfg, index_dir=None, embedder=None, corpus_dir=None,
-              concurrency: int = DEFAULT_CONCURRENCY):
+              concurrency: int = DEFAULT_CONCURRENCY, conversations_db=None):
     """Build (not launch) the Blocks app over an open Searcher and an answer generator."""
     import gradio as gr
 
+    from .conversations import ConversationStore, db_path
     from .tabs import chat, similar, sources, upload
 
     svc = Service(searcher, generator, cfg, index_dir=index_dir, embedder=embedder, corpus_dir=corpus_dir)
+    store = ConversationStore(conversations_db or db_path(cfg, index_dir))
+    ready = start_warmup(svc)
     facets = searcher.facets()
     with gr.Blocks(title="政府工作报告助手") as demo:
         gr.Markdown("## 政府工作报告助手 · 检索、问答与相似表述（离线）")
-        header = gr.Markdown(status_line(searcher.stats()), elem_id="status-line")
+        header = gr.Markdown(header_line(svc, ready), elem_id="status-line")
+        timer = gr.Timer(1.5)
+        timer.tick(lambda: (header_line(svc, ready), gr.Timer(active=not ready.is_set())), None, [header, timer],
+                   api_visibility="private", show_progress="hidden")
+        # Tabs in display order: a new tab is one more `with gr.Tab(label, id=…)` block here.
         with gr.Tabs(selected="chat") as tabs:
             with gr.Tab("问答", id="chat"):
-                chat.build(gr, svc, facets)
+                chat.build(gr, svc, facets, store, demo, ready)
             with gr.Tab("相似表述", id="similar"):
                 similar.build(gr, svc, facets)
             with gr.Tab("原文", id="source"):
                 picker, title, tree, body = sources.build(gr, svc, facets)
             with gr.Tab("上传与状态", id="upload"):
                 uploaded = upload.build(gr, svc)
-        uploaded.then(lambda: (status_line(svc.searcher.stats()), gr.Dropdown(choices=sources.report_choices(svc))),
+        uploaded.then(lambda: (header_line(svc, ready), gr.Dropdown(choices=sources.report_choices(svc))),
                       None, [header, picker], api_visibility="private")
 
         def on_load(request: gr.Request):
             params = dict(request.query_params) if request else {}
             rid, cid = params.get("report"), params.get("chunk")
-            stat = status_line(svc.searcher.stats())
             if not rid:
-                return gr.Tabs(), gr.Dropdown(), gr.HTML(), gr.HTML(), gr.HTML(), stat
+                return gr.Tabs(), gr.Dropdown(), gr.HTML(), gr.HTML(), gr.HTML()
             t, tr, b = sources.render_report(svc, rid, cid)
-            return gr.Tabs(selected="source"), gr.Dropdown(value=rid), t, tr, b, stat
+            return gr.Tabs(selected="source"), gr.Dropdown(value=rid), t, tr, b
 
-        demo.load(on_load, None, [tabs, picker, title, tree, body, header], api_visibility="private").then(
+        demo.load(on_load, None, [tabs, picker, title, tree, body], api_visibility="private").then(
             None, None, None, js=SCROLL_JS, api_visibility="private")
         register_api(gr, svc)
     demo.queue(default_concurrency_limit=concurrency)
     demo.service = svc  # lets callers and tests reach the live searcher
+    demo.conversations = store
     return demo
 
 

@@ -73,3 +73,35 @@ def test_status_detail_lists_counts_escaped():
                          "per_topic": {}})
     assert "2 份报告" in out and "9 个段落" in out and "m&lt;1&gt;" in out and "市统计局 1" in out
     assert "&lt;b&gt; 1" in out and "按主题：无" in out
+
+
+def test_citations_become_links_to_their_passage_and_escaped_brackets_stay_text():
+    from app.render import linkify_citations, message_markdown
+
+    src = [{"n": 1, "report_id": "r&1", "chunk_id": "c1", "cited": True, "report_title": "T", "heading_path": ["一、x"],
+            "unit": "市统计局", "year": 2023}]
+    md = linkify_citations("共915条[1]，见\\[2\\]，又[3]。", src)
+    assert md == "共915条[\\[1\\]](?report=r%261&chunk=c1)，见\\[2\\]，又[3]。"
+    shown = message_markdown("共915条[1]。", src, ["915"])
+    assert "请核对：915" in shown and "来源：[\\[1\\] 《T》 › 一、x（市统计局，2023年）](?report=r%261&chunk=c1)" in shown
+    assert message_markdown("资料中未找到。", []) == "资料中未找到。"
+
+
+def test_cite_panel_marks_the_passage_and_gives_its_heading_path():
+    from app.render import cite_panel
+
+    text = "标题\n一、工作\n全年915条。\n二、问题\n" + EVIL
+    sections = [{"heading": "一、工作", "heading_path": ["一、工作"], "level": 1, "start": 3, "end": 14},
+                {"heading": "二、问题", "heading_path": ["二、问题"], "level": 1, "start": 14, "end": len(text)}]
+    report = {"report_id": "r", "title": "T", "unit": "U", "year": 2023, "text": text, "sections": sections,
+              "chunks": [{"chunk_id": "c2", "start": 14, "end": len(text)}]}
+    html = cite_panel(report, "c2", "[2]")
+    assert "《T》 › 二、问题" in html and 'id="cite-passage-target"' in html and "<script" not in html
+    assert re.search(r'<mark class="target">[^<]*&lt;script', html)
+    assert "cite-passage-target" not in cite_panel(report, "nope")
+
+
+def test_heading_tree_links_match_body_anchors_with_prefix():
+    sections = [{"heading": "一、工作", "level": 1, "start": 0, "end": 5}]
+    assert 'href="#cite-sec-0"' in heading_tree(sections, "cite-")
+    assert 'id="cite-sec-0"' in report_body("一、工作。", sections, None, "cite-")

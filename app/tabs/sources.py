@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from indexer.errors import AssistantError
 
-from ..render import esc, heading_tree, report_body
+from ..render import APP_JS, esc, heading_tree, report_body
 from .chat import filter_dropdowns
 
 KEYS = ("unit", "year", "topic")
@@ -26,7 +26,9 @@ def render_report(svc, report_id: str | None, chunk_id: str | None = None) -> tu
     except AssistantError as exc:
         return f"⚠ {esc(exc)}", "", ""
     target = next(((c["start"], c["end"]) for c in r.get("chunks", []) if c["chunk_id"] == chunk_id), None)
-    meta = " · ".join(esc(x) for x in (r.get("unit"), r.get("year"), r.get("topic"), r.get("source_file")) if x)
+    # The raw file name is a storage detail (shown on the knowledge-base page), not a heading for readers.
+    year = f"{r['year']}年" if r.get("year") else "年份不详"
+    meta = " · ".join(esc(x) for x in (r.get("unit") or "未知单位", year, r.get("topic")) if x)
     title = f"<h3>《{esc(r['title'])}》</h3><div class='src-meta'>{meta}</div>"
     return title, heading_tree(r["sections"]), report_body(r["text"], r["sections"], target)
 
@@ -35,11 +37,12 @@ def build(gr, svc, facets: dict):
     """Returns (picker, title, tree, body) so the page-load handler can open ?report=…&chunk=…."""
     with gr.Row():
         dropdowns = filter_dropdowns(gr, facets, KEYS)
-    picker = gr.Dropdown(choices=report_choices(svc), label="报告", elem_id="report-picker")
+    # No preselected value: the picker and the page always name the same report (or none).
+    picker = gr.Dropdown(choices=report_choices(svc), value=None, label="报告", elem_id="report-picker")
     title = gr.HTML("请选择一份报告。", elem_id="report-title")
-    with gr.Row():
+    with gr.Row(elem_id="report-row"):
         with gr.Column(scale=1, min_width=200):
-            tree = gr.HTML("", elem_id="report-tree")
+            tree = gr.HTML("", elem_id="report-tree", js_on_load=APP_JS)
         with gr.Column(scale=3):
             body = gr.HTML("", elem_id="report-body")
 
