@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from urllib.parse import urlencode
 
@@ -9,7 +10,10 @@ CSS = """
 .src-card, .sim-card {border:1px solid #d0d7de; border-radius:8px; padding:8px 12px; margin:6px 0; background:#fff;}
 .src-head {font-weight:600;} .src-meta {color:#57606a; font-size:0.9em;}
 .src-text, .sim-text {white-space:pre-wrap; line-height:1.7; margin-top:4px;}
-mark {background:#ffe58f; padding:0 1px;}
+mark {background:#ffe58f; padding:0 1px;} mark.diff {background:#d6f5e3; color:#0b4f2e;}
+.kb-table {border-collapse:collapse; width:100%; font-size:0.92em;}
+.kb-table th, .kb-table td {border:1px solid #d0d7de; padding:4px 8px; text-align:left; vertical-align:top;}
+.kb-table th {background:#f6f8fa;} .miss {color:#9a3412; font-weight:600;}
 .warn {color:#9a3412; background:#fff7ed; border:1px solid #fdba74; border-radius:6px; padding:4px 8px; margin:6px 0;}
 .sim-sentence {font-weight:600; margin-top:12px;}
 .copy-btn {float:right; font-size:0.85em; cursor:pointer; border:1px solid #8c959f; border-radius:4px; background:#f6f8fa; padding:1px 8px;}
@@ -42,11 +46,43 @@ COPY_JS = (
     " document.execCommand('copy'); a.remove(); done(); } });"
 )
 
+# Gradio's built-in English strings seen in the app, with the Chinese shown instead (whatever the browser language).
+GRADIO_ZH = {
+    "Copy message": "复制", "Copied message": "已复制", "Copy": "复制", "Copied!": "已复制", "Copied": "已复制",
+    "Use via API": "通过 API 使用", "Use via API or MCP": "通过 API 使用", "Clear": "清空对话", "Retry": "重新生成",
+    "Undo": "撤销", "Like": "有用", "Dislike": "没用", "Drop File Here": "将文件拖放到此处", "- or -": "或",
+    "Click to Upload": "点击上传", "Upload": "上传", "Uploading...": "正在上传……", "Loading...": "正在加载……",
+    "processing": "处理中", "Error": "错误", "Close": "关闭", "Download": "下载", "Remove": "移除",
+    "Built with Gradio": "基于 Gradio", "Settings": "设置", "Stop Recording": "停止录制", "Share": "分享",
+    "Chatbot": "对话", "Dropdown": "下拉框", "File": "文件", "Textbox": "文本框",
+}
+
 # Installed once per page (from any component that needs it): heading-tree links scroll inside the page instead of
 # navigating (Gradio's <base> would turn "#sec-3" into "/#sec-3" and drop ?report=…), and citation links in the chat
 # or on source cards open the side panel instead of a new tab.
 APP_JS = """
 if (!window.__govReady) { window.__govReady = true;
+  // Gradio's own strings follow the browser language, and a few have no zh-CN entry: translate what is left.
+  const ZH = %s;
+  const skip = (n) => n.parentElement && n.parentElement.closest('.prose, .message-content, .report-text, .src-card, '
+                                                                  + '.sim-card, textarea, input, .cite-box');
+  const fix = (root) => {
+    if (!root || root.nodeType !== 1) return;
+    for (const el of [root, ...root.querySelectorAll('[title], [aria-label], [placeholder]')]) {
+      for (const at of ['title', 'aria-label', 'placeholder']) {
+        const v = el.getAttribute && el.getAttribute(at); if (v && ZH[v.trim()]) el.setAttribute(at, ZH[v.trim()]);
+      }
+    }
+    const w = document.createTreeWalker(root, NodeFilter.SHOW_TEXT); let n;
+    while ((n = w.nextNode())) { const t = n.nodeValue.trim(); if (t && ZH[t] && !skip(n)) n.nodeValue = ZH[t]; }
+  };
+  fix(document.body);
+  new MutationObserver((ms) => { for (const m of ms) {
+    if (m.type === 'attributes') fix(m.target);
+    else if (m.type === 'characterData') fix(m.target.parentElement);
+    else m.addedNodes.forEach((x) => fix(x.nodeType === 1 ? x : x.parentElement));
+  } }).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true,
+                               attributeFilter: ['title', 'aria-label', 'placeholder']});
   document.addEventListener('click', (e) => {
     const a = e.target.closest ? e.target.closest('a') : null; if (!a) return;
     const href = a.getAttribute('href') || '';
@@ -63,7 +99,7 @@ if (!window.__govReady) { window.__govReady = true;
     }
   }, true);
 }
-"""
+""" % json.dumps(GRADIO_ZH, ensure_ascii=False)
 
 # The side panel: asks the server for the report (server function cite_html) and scrolls to the passage.
 CITE_PANEL_JS = APP_JS + """
@@ -221,32 +257,28 @@ def sources_panel(sources: list[dict], flagged_numbers=(), not_found: bool = Fal
     return "".join(parts) or '<div class="src-meta">（暂无来源）</div>'
 
 
-def excerpt(text: str, spans, width: int = 220) -> str:
-    """The part of a long passage holding most shared characters, marked, with … where it was cut."""
-    from .similar import best_window
-
-    spans = merge_spans(spans, len(text))
-    a, b = best_window(text, spans, width)
-    inner = highlight(text[a:b], [(s - a, e - a) for s, e in spans])
-    return ("…" if a > 0 else "") + inner + ("…" if b < len(text) else "")
-
-
 def similar_panel(results: list[dict]) -> str:
-    """Per pasted sentence: the closest passages with shared characters marked and a copy button."""
+    """Per pasted sentence: the closest sentences of the reports, best first, with what differs from the draft marked."""
     if not results:
         return '<div class="src-meta">请粘贴一句或一段文字（按 。！？； 分句）。</div>'
-    parts = []
+    parts = ['<div class="src-meta">每句下按相似度从高到低列出报告中的原句；<mark class="diff">标色</mark>的是与您的句子'
+             '不同的措辞，“复制”只复制这一句。</div>']
     for i, r in enumerate(results, 1):
         parts.append(f'<div class="sim-sentence">{i}. {esc(r["sentence"])}</div>')
         if not r["matches"]:
             parts.append('<div class="src-meta">未找到相似表述。</div>')
         for m in r["matches"]:
             link = report_link(m["report_id"], m["chunk_id"])
+            sentence = m.get("matched_sentence") or m.get("text", "")
+            year = f"{m['year']}年" if m.get("year") else "年份不详"
+            where = " · ".join(esc(x) for x in (m.get("unit") or "未知单位", year, m.get("section_role") or "其他"))
+            pct = round(100 * m.get("similarity", m.get("shared_ratio", 0)))
             parts.append(
-                f'<div class="sim-card"><button class="copy-btn" data-text="{esc(m["text"])}">复制</button>'
-                f'<div class="src-meta">【{esc(m.get("section_role") or "其他")}】 {trail(m["report_title"], m["heading_path"])}'
-                f' · 重合 {round(100 * m.get("shared_ratio", 0))}% <a href="{esc(link)}" target="_blank">原文 ↗</a></div>'
-                f'<div class="sim-text">{excerpt(m["text"], m.get("shared"))}</div></div>'
+                f'<div class="sim-card"><button class="copy-btn" data-text="{esc(sentence)}">复制</button>'
+                f'<div class="src-meta"><b>相似 {pct}%</b> · {where}</div>'
+                f'<div class="sim-text">{highlight(sentence, m.get("differs") or [], "diff")}</div>'
+                f'<div class="src-meta">{trail(m.get("report_title", ""), m.get("heading_path"))}'
+                f' <a class="cite-link" href="{esc(link)}" target="_blank">查看原文</a></div></div>'
             )
     return "".join(parts)
 

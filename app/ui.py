@@ -50,15 +50,26 @@ def build_app(searcher, generator, cfg, index_dir=None, embedder=None, corpus_di
         # Tabs in display order: a new tab is one more `with gr.Tab(label, id=…)` block here.
         with gr.Tabs(selected="chat") as tabs:
             with gr.Tab("问答", id="chat"):
-                chat.build(gr, svc, facets, store, demo, ready)
+                filters = chat.build(gr, svc, facets, store, demo, ready)
             with gr.Tab("相似表述", id="similar"):
-                similar.build(gr, svc, facets)
+                filters += similar.build(gr, svc, facets)
             with gr.Tab("原文", id="source"):
-                picker, title, tree, body = sources.build(gr, svc, facets)
-            with gr.Tab("上传与状态", id="upload"):
-                uploaded = upload.build(gr, svc)
-        uploaded.then(lambda: (header_line(svc, ready), gr.Dropdown(choices=sources.report_choices(svc))),
-                      None, [header, picker], api_visibility="private")
+                picker, title, tree, body, more = sources.build(gr, svc, facets)
+                filters += more
+            with gr.Tab("知识库", id="upload"):
+                changed = upload.build(gr, svc)
+        chat.citation_panel(gr, svc)
+        dropdowns = [d for _, d in filters]
+
+        def after_change():
+            """A new unit or year appears in every filter and the picker; the header counts again."""
+            return (header_line(svc, ready), gr.Dropdown(choices=sources.report_choices(svc), value=None),
+                    *chat.refreshed_filters(gr, svc.searcher.facets(), filters))
+
+        for event in changed:
+            event.then(after_change, None, [header, picker, *dropdowns], api_visibility="private")
+        demo.load(lambda: chat.refreshed_filters(gr, svc.searcher.facets(), filters), None, dropdowns,
+                  api_visibility="private")
 
         def on_load(request: gr.Request):
             params = dict(request.query_params) if request else {}

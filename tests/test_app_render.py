@@ -1,7 +1,7 @@
 """HTML rendering: report text is always escaped, highlights and anchors never produce overlapping tags."""
 import re
 
-from app.render import esc, excerpt, status_detail, heading_tree, highlight, merge_spans, report_body, similar_panel, source_card, sources_panel
+from app.render import esc, status_detail, heading_tree, highlight, merge_spans, report_body, similar_panel, source_card, sources_panel
 
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -34,13 +34,19 @@ def test_sources_panel_warns_about_flagged_numbers_and_not_found():
     assert panel.index("[2]") < panel.index("<details>") < panel.index("[1]")
 
 
-def test_similar_panel_copy_button_holds_escaped_text():
-    res = [{"sentence": EVIL, "matches": [{"report_id": "r", "chunk_id": "c", "report_title": "T", "heading_path": [],
-                                           "section_role": "存在问题", "text": EVIL, "shared": [[0, 8]],
-                                           "shared_ratio": 0.5}]}]
+def test_similar_panel_copies_the_matched_sentence_escaped_and_marks_what_differs():
+    res = [{"sentence": "草稿。", "matches": [
+        {"report_id": "r", "chunk_id": "c", "report_title": "T", "heading_path": [], "section_role": "存在问题",
+         "unit": "市统计局", "year": 2023, "text": "前文。" + EVIL, "matched_sentence": EVIL, "similarity": 0.5,
+         "differs": [[0, 8]]},
+        {"report_id": "r2", "chunk_id": "c2", "report_title": "T2", "heading_path": [], "text": "x",
+         "matched_sentence": "x", "similarity": 0.25, "differs": []}]}]
     html = similar_panel(res)
     assert "<script" not in html and "<img" not in html
-    assert 'data-text="&lt;script&gt;alert(&quot;x&quot;)' in html and "【存在问题】" in html and "50%" in html
+    assert 'data-text="&lt;script&gt;alert(&quot;x&quot;)' in html and 'data-text="前文' not in html
+    assert '<mark class="diff">&lt;script&gt;</mark>' in html
+    assert "市统计局 · 2023年 · 存在问题" in html and "未知单位 · 年份不详 · 其他" in html
+    assert html.index("相似 50%") < html.index("相似 25%")
 
 
 def test_report_body_anchors_headings_and_target_without_overlap():
@@ -57,15 +63,6 @@ def test_report_body_anchors_headings_and_target_without_overlap():
     assert re.sub(r"<[^>]+>", "", marked).replace("&lt;", "<").replace("&gt;", ">") == text[6:30]
     assert '<mark class="target"><span class="h">二、问题</span></mark>' in html
     assert 'href="#sec-1"' in heading_tree(sections) and esc("<") == "&lt;"
-
-
-def test_excerpt_cuts_long_passages_around_shared_text():
-    text = "甲" * 300 + "主动公开<信息>" + "乙" * 300
-    start = text.index("主动")
-    out = excerpt(text, [(start, start + 4)], width=100)
-    assert out.startswith("…") and out.endswith("…") and "<mark>主动公开</mark>&lt;信息&gt;" in out
-    assert len(re.sub(r"<[^>]+>", "", out)) < 120
-    assert excerpt("短句", [(0, 1)]) == "<mark>短</mark>句"
 
 
 def test_status_detail_lists_counts_escaped():

@@ -242,15 +242,23 @@ def test_similar_viewer_escaping_upload(app, browser, shots, tmp_path):
     assert b.driver.execute_script("return document.querySelectorAll('#chatbot script, #chatbot img, "
                                    "#sources-panel script, #sources-panel img').length") == 0
 
-    b.click_text("button[role=tab]", "上传与状态")
+    b.click_text("button[role=tab]", "知识库")
+    assert "d_evil.txt" in b.text("#kb-table")
     new_file = tmp_path / "市民政局 总结.txt"
     new_file.write_text(NEW_REPORT, encoding="utf-8")
     b.upload("#upload-files input[type=file]", new_file)
     b.wait_for("document.querySelector('#upload-files').innerText.includes('市民政局')", what="file attached")
     b.click("#upload-go")
     b.wait_for("document.querySelector('#upload-result').innerText.includes('已添加')", timeout=120, what="indexed")
-    assert "5 份报告" in b.text("#index-status")
+    b.wait_for("document.querySelector('#index-status').innerText.includes('5 份报告')", what="status refreshed")
     b.wait_for("document.querySelector('#status-line').innerText.includes('5 份报告')", what="header refreshed")
-    assert "/tmp" not in b.text("#upload-result")
+    b.wait_for("document.querySelector('#kb-table').innerText.includes('市民政局')", what="file listed")
+    result = b.text("#upload-result")
+    assert "/tmp" not in result and "文本块" not in result and "复用" not in result and "识别出 1 份报告" in result
     assert any("民政局" in r["title"] for r in svc.searcher.reports())
-    snap(b, shots, "upload")
+    snap(b, shots, "knowledge-base")
+    b.click_text("button[role=tab]", "问答")
+    b.click("#filter-acc .label-wrap")
+    b.click("#chat-row .filter-unit input")
+    b.wait_for("[...document.querySelectorAll('[role=option]')].some(li => li.innerText.includes('市民政局'))",
+               what="new unit in the 单位 filter")

@@ -17,9 +17,14 @@ def filter_dropdowns(gr, facets: dict, keys=tuple(FILTER_LABELS)) -> list:
     """One multiselect dropdown per facet, empty = no constraint."""
     return [
         gr.Dropdown(choices=[str(v) for v in facets.get(key, []) if v not in (None, "")], value=[], multiselect=True,
-                    label=FILTER_LABELS[key], scale=1, min_width=120)
+                    label=FILTER_LABELS[key], scale=1, min_width=120, elem_classes=[f"filter-{key}"])
         for key in keys
     ]
+
+
+def refreshed_filters(gr, facets: dict, pairs) -> list:
+    """New choices for (key, dropdown) pairs after the index changed (a new unit or year appears), values kept."""
+    return [gr.Dropdown(choices=[str(v) for v in facets.get(key, []) if v not in (None, "")]) for key, _ in pairs]
 
 
 def filters_from(keys, values):
@@ -51,8 +56,23 @@ def owner_of(request) -> str:
     return (getattr(request, "username", None) or "") if request is not None else ""
 
 
-def build(gr, svc, facets: dict, store, demo, model_ready=None):
-    """Chat tab with the conversation list; registers its own page-load restore on demo."""
+def citation_panel(gr, svc):
+    """The side panel (sheet on phones) that [n] links and 查看原文 open, on every tab; placed outside the tabs."""
+
+    def cite_html(args) -> str:
+        """Server function of the panel: [report id, chunk id, label] → the panel HTML (Gradio passes one value)."""
+        report_id, chunk_id, label = (list(args) + ["", "", ""])[:3] if isinstance(args, (list, tuple)) else ("", "", "")
+        try:
+            report = svc.searcher.report(str(report_id or "").strip())
+        except AssistantError as exc:
+            return f'<div class="cite-box"><button class="cite-close">关闭 ✕</button><div class="warn">⚠ {esc(exc)}</div></div>'
+        return cite_panel(report, str(chunk_id or ""), str(label or "")[:12])
+
+    return gr.HTML("", elem_id="cite-panel", js_on_load=CITE_PANEL_JS, server_functions=[cite_html])
+
+
+def build(gr, svc, facets: dict, store, demo, model_ready=None) -> list:
+    """Chat tab with the conversation list; registers its own page-load restore on demo; returns (key, filter) pairs."""
     from .. import export
 
     keys = tuple(FILTER_LABELS)
@@ -75,7 +95,7 @@ def build(gr, svc, facets: dict, store, demo, model_ready=None):
                 fb_btn = gr.Button("导出反馈（评测题 JSONL）", size="sm", elem_id="export-feedback")
                 export_file = gr.File(label="下载", elem_id="export-file", interactive=False)
         with gr.Column(scale=4):
-            with gr.Accordion("筛选条件（可选）", open=False):
+            with gr.Accordion("筛选条件（可选）", open=False, elem_id="filter-acc"):
                 with gr.Row():
                     dropdowns = filter_dropdowns(gr, facets, keys)
             chatbot = gr.Chatbot(label="对话", height=480, elem_id="chatbot", buttons=["copy"],
@@ -88,17 +108,6 @@ def build(gr, svc, facets: dict, store, demo, model_ready=None):
                 send = gr.Button("提问", variant="primary", scale=1, min_width=80, elem_id="send")
             gr.Markdown("**最近回答的引用来源**（点击 [n] 或“查看原文”在侧栏中查看出处）")
             panel = gr.HTML(sources_panel([]), elem_id="sources-panel")
-
-    def cite_html(args) -> str:
-        """Server function of the side panel: [report id, chunk id, label] → the panel HTML (Gradio passes one value)."""
-        report_id, chunk_id, label = (list(args) + ["", "", ""])[:3] if isinstance(args, (list, tuple)) else ("", "", "")
-        try:
-            report = svc.searcher.report(str(report_id or "").strip())
-        except AssistantError as exc:
-            return f'<div class="cite-box"><button class="cite-close">关闭 ✕</button><div class="warn">⚠ {esc(exc)}</div></div>'
-        return cite_panel(report, str(chunk_id or ""), str(label or "")[:12])
-
-    gr.HTML("", elem_id="cite-panel", js_on_load=CITE_PANEL_JS, server_functions=[cite_html])
 
     def listing(owner, selected=None):
         items = [(f"{s.title}（{s.turns}问）", s.id) for s in store.list(owner)]
@@ -222,3 +231,4 @@ def build(gr, svc, facets: dict, store, demo, model_ready=None):
         return open_conv(cid, request) if cid else fresh(request)
 
     demo.load(restore, current, full, api_visibility="private")
+    return list(zip(keys, dropdowns))

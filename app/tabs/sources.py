@@ -34,7 +34,7 @@ def render_report(svc, report_id: str | None, chunk_id: str | None = None) -> tu
 
 
 def build(gr, svc, facets: dict):
-    """Returns (picker, title, tree, body) so the page-load handler can open ?report=…&chunk=…."""
+    """Returns (picker, title, tree, body, filters) so the page-load handler can open ?report=…&chunk=…."""
     with gr.Row():
         dropdowns = filter_dropdowns(gr, facets, KEYS)
     # No preselected value: the picker and the page always name the same report (or none).
@@ -47,9 +47,9 @@ def build(gr, svc, facets: dict):
             body = gr.HTML("", elem_id="report-body")
 
     def refilter(*values):
-        return gr.Dropdown(choices=report_choices(svc, values), value=None)
+        return (gr.Dropdown(choices=report_choices(svc, values), value=None), *render_report(svc, None))
 
     for d in dropdowns:
-        d.change(refilter, dropdowns, picker, api_visibility="private")
+        d.input(refilter, dropdowns, [picker, title, tree, body], api_visibility="private")
     picker.input(lambda rid: render_report(svc, rid), picker, [title, tree, body], api_visibility="private")
-    return picker, title, tree, body
+    return picker, title, tree, body, list(zip(KEYS, dropdowns))
