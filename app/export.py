@@ -54,9 +54,13 @@ def to_markdown(title: str, turns) -> str:
 def to_docx(title: str, turns, path: Path) -> Path:
     """A Word file: the question as a heading, the answer with its [n], then the numbered sources."""
     from docx import Document
+    from docx.oxml.ns import qn
     from docx.shared import Pt, RGBColor
 
     doc = Document()
+    # Word's default template names no East Asian font; 宋体 is what these documents are set in.
+    for name in ("Normal", "Heading 1", "Heading 2", "Heading 3"):
+        doc.styles[name].element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")
     doc.add_heading(title, level=1)
     note = doc.add_paragraph(f"导出时间：{stamp()} · 政府工作报告助手（引用请以原文为准）")
     note.runs[0].font.size = Pt(9)

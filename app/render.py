@@ -13,7 +13,7 @@ CSS = """
 mark {background:#ffe58f; padding:0 1px;} mark.diff {background:#d6f5e3; color:#0b4f2e;}
 .kb-table {border-collapse:collapse; width:100%; font-size:0.92em;}
 .kb-table th, .kb-table td {border:1px solid #d0d7de; padding:4px 8px; text-align:left; vertical-align:top;}
-.kb-table th {background:#f6f8fa;} .miss {color:#9a3412; font-weight:600;}
+.kb-table th {background:#f6f8fa;} .miss {color:#9a3412; font-weight:600;} .kb-l {display:none;}
 .warn {color:#9a3412; background:#fff7ed; border:1px solid #fdba74; border-radius:6px; padding:4px 8px; margin:6px 0;}
 .sim-sentence {font-weight:600; margin-top:12px;}
 .copy-btn {float:right; font-size:0.85em; cursor:pointer; border:1px solid #8c959f; border-radius:4px; background:#f6f8fa; padding:1px 8px;}
@@ -31,7 +31,12 @@ mark {background:#ffe58f; padding:0 1px;} mark.diff {background:#d6f5e3; color:#
 @media (max-width: 768px) {
   .cite-box {top:auto; bottom:0; width:100vw; height:72vh; border-radius:14px 14px 0 0;
     box-shadow:0 -4px 16px rgba(0,0,0,.22);}
-  #chat-row {flex-direction:column-reverse !important;}
+  #conv-list .wrap {flex-wrap:nowrap !important; overflow-x:auto;}
+  #conv-list label {flex:0 0 auto; max-width:72vw; white-space:nowrap; overflow:hidden; text-overflow:ellipsis;}
+  #chatbot {height:42vh !important; max-height:42vh !important;}
+  #app-title {display:none;}
+  .kb-table th {display:none;} .kb-table tr {display:block; border:1px solid #d0d7de; margin:6px 0;}
+  .kb-table td {display:block; border:none;} .kb-l {display:inline; color:#57606a;}
   #report-row {flex-direction:column-reverse !important;}
   #report-tree {max-height:30vh; overflow-y:auto;}
 }
@@ -343,5 +348,6 @@ def status_detail(stats: dict) -> str:
     def counts(d):
         return "、".join(f"{esc(k)} {esc(v)}" for k, v in (d or {}).items()) or "无"
 
-    return (status_line(stats) + f"，检索模型 {esc(stats.get('model', '?'))}<br>按单位：{counts(stats.get('per_unit'))}"
-            + f"<br>按主题：{counts(stats.get('per_topic'))}")
+    return (status_line(stats) + f"，检索模型 {esc(stats.get('model', '?'))}"
+            + f"<details><summary>按单位、主题统计</summary>按单位：{counts(stats.get('per_unit'))}"
+            + f"<br>按主题：{counts(stats.get('per_topic'))}</details>")

@@ -26,7 +26,7 @@ def start_warmup(svc) -> threading.Event:
 
 
 def header_line(svc, ready: threading.Event) -> str:
-    return status_line(svc.searcher.stats()) + ("　·　模型已就绪" if ready.is_set() else "　·　⏳ 模型加载中……")
+    return status_line(svc.searcher.stats()) + ("　·　模型已就绪" if ready.is_set() else "　·　模型加载中……")
 
 
 def build_app(searcher, generator, cfg, index_dir=None, embedder=None, corpus_dir=None,
@@ -42,7 +42,7 @@ def build_app(searcher, generator, cfg, index_dir=None, embedder=None, corpus_di
     ready = start_warmup(svc)
     facets = searcher.facets()
     with gr.Blocks(title="政府工作报告助手") as demo:
-        gr.Markdown("## 政府工作报告助手 · 检索、问答与相似表述（离线）")
+        gr.Markdown("## 政府工作报告助手 · 检索、问答与相似表述（离线）", elem_id="app-title")
         header = gr.Markdown(header_line(svc, ready), elem_id="status-line")
         timer = gr.Timer(1.5)
         timer.tick(lambda: (header_line(svc, ready), gr.Timer(active=not ready.is_set())), None, [header, timer],
@@ -68,8 +68,8 @@ def build_app(searcher, generator, cfg, index_dir=None, embedder=None, corpus_di
 
         for event in changed:
             event.then(after_change, None, [header, picker, *dropdowns], api_visibility="private")
-        demo.load(lambda: chat.refreshed_filters(gr, svc.searcher.facets(), filters), None, dropdowns,
-                  api_visibility="private")
+        demo.load(lambda: (header_line(svc, ready), *chat.refreshed_filters(gr, svc.searcher.facets(), filters)),
+                  None, [header, *dropdowns], api_visibility="private")
 
         def on_load(request: gr.Request):
             params = dict(request.query_params) if request else {}

@@ -8,9 +8,9 @@ from ..service import parse_filters
 
 FILTER_LABELS = {"unit": "单位", "level": "层级", "year": "年份", "topic": "主题", "section_role": "章节类型"}
 NEW = {"id": None, "turns": []}  # the state of a conversation not yet saved
-WAIT_SEARCH = "⏳ 正在检索资料……"
-WAIT_MODEL = "⏳ 正在加载检索模型并检索资料（首次约需 20 秒）……"
-WAIT_ANSWER = "⏳ 正在生成回答……"
+WAIT_SEARCH = "正在检索资料……"
+WAIT_MODEL = "正在加载检索模型并检索资料（首次约需 20 秒）……"
+WAIT_ANSWER = "正在生成回答……"
 
 
 def filter_dropdowns(gr, facets: dict, keys=tuple(FILTER_LABELS)) -> list:
@@ -82,12 +82,11 @@ def build(gr, svc, facets: dict, store, demo, model_ready=None) -> list:
         with gr.Column(scale=1, min_width=230, elem_id="conv-col"):
             new_btn = gr.Button("＋ 新对话", elem_id="new-chat")
             conv_list = gr.Radio(choices=[], label="对话记录", elem_id="conv-list")
-            with gr.Accordion("重命名 · 删除", open=False):
+            with gr.Accordion("重命名 · 删除 · 导出", open=False, elem_id="manage-acc"):
                 rename_box = gr.Textbox(label="对话名称", elem_id="rename-box", max_length=60)
                 with gr.Row():
                     rename_btn = gr.Button("重命名", size="sm", elem_id="rename-btn")
                     delete_btn = gr.Button("删除此对话", size="sm", variant="stop", elem_id="delete-btn")
-            with gr.Accordion("导出 · 反馈", open=False, elem_id="export-acc"):
                 scope = gr.Dropdown(choices=[("整个对话", "all")], value="all", label="导出范围", elem_id="export-scope")
                 with gr.Row():
                     md_btn = gr.Button("Markdown", size="sm", elem_id="export-md")
@@ -98,7 +97,7 @@ def build(gr, svc, facets: dict, store, demo, model_ready=None) -> list:
             with gr.Accordion("筛选条件（可选）", open=False, elem_id="filter-acc"):
                 with gr.Row():
                     dropdowns = filter_dropdowns(gr, facets, keys)
-            chatbot = gr.Chatbot(label="对话", height=480, elem_id="chatbot", buttons=["copy"],
+            chatbot = gr.Chatbot(label="对话", show_label=False, height=480, elem_id="chatbot", buttons=["copy"],
                                  feedback_options=("Like", "Dislike"),
                                  placeholder="请输入问题，回答中的 [n] 可点击查看原文出处。")
             with gr.Row():

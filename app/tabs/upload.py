@@ -103,7 +103,8 @@ def files_table(rows) -> str:
             status = "已收录" + (f"；{row.missing} 份缺单位或年份" if row.missing else "")
         if row.duplicates:
             status += "<br>与 " + "、".join(esc(d) for d in row.duplicates) + " 有相同或相近报告"
-        body.append(f"<tr><td>{esc(row.name)}</td><td>{len(row.reports)}</td><td>{meta or '—'}</td><td>{status}</td></tr>")
+        body.append(f"<tr><td><b>{esc(row.name)}</b></td><td><span class=kb-l>报告 </span>{len(row.reports)}</td>"
+                    f"<td>{meta or '—'}</td><td>{status}</td></tr>")
     return f'<table class="kb-table">{head}{"".join(body)}</table>'
 
 
