@@ -59,7 +59,9 @@ GRADIO_ZH = {
     "Click to Upload": "点击上传", "Upload": "上传", "Uploading...": "正在上传……", "Loading...": "正在加载……",
     "processing": "处理中", "Error": "错误", "Close": "关闭", "Download": "下载", "Remove": "移除",
     "Built with Gradio": "基于 Gradio", "Settings": "设置", "Stop Recording": "停止录制", "Share": "分享",
-    "Chatbot": "对话", "Dropdown": "下拉框", "File": "文件", "Textbox": "文本框",
+    "Chatbot": "对话", "Dropdown": "下拉框", "File": "文件", "Textbox": "文本框", "More tabs": "更多标签页",
+    "Click to upload or drop files": "点击上传或拖放文件", "File upload": "文件上传", "chatbot conversation": "对话",
+    "Gradio footer navigation": "页脚导航", "common.complete": "完成",
 }
 
 # Installed once per page (from any component that needs it): heading-tree links scroll inside the page instead of

@@ -9,7 +9,7 @@ from pathlib import Path
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-         "--no-first-run", "--disable-component-update", "--disable-sync", "--lang=zh-CN", "--hide-scrollbars"]
+         "--no-first-run", "--disable-component-update", "--disable-sync", "--hide-scrollbars"]
 
 
 def chromium_available() -> bool:
@@ -21,20 +21,17 @@ def chromium_available() -> bool:
 
 
 class Browser:
-    """One headless Chromium page (Chinese locale, as our users' browsers) with small helpers; a context manager."""
+    """One headless Chromium page (Chinese locale by default, as our users' browsers) with helpers; a context manager."""
 
-    def __init__(self, profile_dir: Path, width: int = 1440, height: int = 900, downloads: Path | None = None):
+    def __init__(self, profile_dir: Path, width: int = 1440, height: int = 900, lang: str = "zh-CN"):
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
         opts = webdriver.ChromeOptions()
         opts.binary_location = CHROMIUM
-        for flag in FLAGS + [f"--user-data-dir={profile_dir}", f"--window-size={width},{height}"]:
+        for flag in FLAGS + [f"--lang={lang}", f"--user-data-dir={profile_dir}", f"--window-size={width},{height}"]:
             opts.add_argument(flag)
-        prefs = {"intl.accept_languages": "zh-CN,zh"}
-        if downloads:
-            prefs |= {"download.default_directory": str(downloads), "download.prompt_for_download": False}
-        opts.add_experimental_option("prefs", prefs)
+        opts.add_experimental_option("prefs", {"intl.accept_languages": lang})
         self.driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
         self.resize(width, height)
 

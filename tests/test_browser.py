@@ -262,3 +262,55 @@ def test_similar_viewer_escaping_upload(app, browser, shots, tmp_path):
     b.click("#chat-row .filter-unit input")
     b.wait_for("[...document.querySelectorAll('[role=option]')].some(li => li.innerText.includes('市民政局'))",
                what="new unit in the 单位 filter")
+
+
+# Words allowed in the UI: names of formats and of the API, not interface language.
+ALLOWED_LATIN = r"API|Markdown|Word|JSONL|MB|txt|md|docx|pdf|XX"
+# Report text, file names and the model name are content, not interface.
+CONTENT = "style, script, svg, .kb-table, .src-card, .sim-card, .report-text, #index-status, .message-content, .prose"
+
+
+def test_no_english_interface_text_even_in_an_english_browser(app, tmp_path, shots):
+    url, _ = app
+    with Browser(tmp_path / "profile-en", *DESKTOP, lang="en-US") as b:
+        open_app(b, url)
+        ask(b, "市统计局2023年全年主动公开政府信息多少条？")
+        found = []
+        for tab in ("问答", "相似表述", "原文", "知识库"):
+            b.click_text("button[role=tab]", tab)
+            time.sleep(0.8)
+            found += b.driver.execute_script(
+                f"const CONTENT = {json.dumps(CONTENT)}; const out = []; const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT); let n;"
+                " while ((n = w.nextNode())) { const p = n.parentElement; const t = n.nodeValue.trim();"
+                "  if (t && p.offsetParent !== null && !p.closest(CONTENT)) out.push(t); }"
+                " for (const e of document.querySelectorAll('[title], [placeholder]')) {"
+                "  if (e.offsetParent !== null) out.push(e.getAttribute('title') || e.getAttribute('placeholder')); }"
+                " return out;")
+        import re
+
+        english = sorted({t for t in found if re.search(r"[A-Za-z]{3,}", re.sub(ALLOWED_LATIN, "", t))})
+        assert english == [], english
+        b.screenshot(shots / "english-browser-1440.png")
+
+
+def test_feedback_is_stored_and_regenerate_replaces_the_answer(app, browser):
+    url, demo = app
+    b = browser
+    open_app(b, url)
+    new_chat(b)
+    ask(b, "县住建局全年办理行政处罚案件多少件？")
+    store = demo.conversations
+    cid = b.driver.execute_script("return document.querySelector('#conv-list input:checked').value")
+    b.driver.execute_script("[...document.querySelectorAll('#chatbot button')].find(x => x.title === '赞').click()")
+    deadline = time.time() + 10
+    while time.time() < deadline and store.turns(cid)[0].feedback != "up":
+        time.sleep(0.2)
+    assert store.turns(cid)[0].feedback == "up"
+    assert [r[0] for r in store.rated("")].count(cid) == 1
+    b.driver.execute_script("[...document.querySelectorAll('#chatbot button')].find(x => x.title === '重试').click()")
+    b.wait_for("document.querySelectorAll('#chatbot .message.bot').length === 1 && "
+               "!/正在(检索|生成|加载)/.test(document.querySelector('#chatbot').innerText)"
+               " && document.querySelector('#chatbot').innerText.includes('43')", what="regenerated")
+    time.sleep(0.5)
+    turns = store.turns(cid)
+    assert len(turns) == 1 and "43" in turns[0].answer and turns[0].feedback is None  # a new answer, not yet rated
