@@ -58,3 +58,16 @@ def test_upload_files_adds_and_reopens(svc, tmp_path):
     new.write_text("市民政局2023年政务公开工作总结\n\n一、工作开展情况\n全年主动公开政府信息588条。\n", encoding="utf-8")
     upload_files(svc, [new])
     assert any(r["unit"] == "市民政局" for r in svc.searcher.reports())
+
+
+def test_upload_summary_names_only_the_added_files_in_plain_words():
+    from indexer.pipeline import BuildSummary
+
+    from app.tabs.upload import summary_text
+
+    s = BuildSummary(3, 5, 9, 20, 2, 18, 1.0, "/srv/index", per_file=(("a.txt", 2), ("新_1.txt", 1), ("b.txt", 2)),
+                     skipped=(("坏.pdf", "无法读取"),), duplicates=(("新_1.txt", "某报告"),))
+    text = summary_text(s, ("新.txt",))
+    assert text.startswith("已添加 1 个文件。") and "知识库现有 5 份报告" in text and "新_1.txt：识别出 1 份报告" in text
+    assert "a.txt" not in text and "/srv" not in text and "文本块" not in text and "复用" not in text
+    assert "未收录 坏.pdf：无法读取" in text and "《某报告》与已有报告相同" in text

@@ -55,13 +55,14 @@ def progress_adapter(progress):
     return report
 
 
-def summary_text(summary, added: int = 0) -> str:
+def summary_text(summary, added: tuple[str, ...] = ()) -> str:
     """A build summary in the words of the people using the page (no chunks, vectors or server paths)."""
-    lines = [f"已添加 {added} 个文件。" if added else "已完成。"]
+    lines = [f"已添加 {len(added)} 个文件。" if added else "已完成。"]
     if getattr(summary, "reports", None) is not None:
         lines.append(f"知识库现有 {summary.reports} 份报告。")
     for name, n in getattr(summary, "per_file", ()) or ():
-        lines.append(f"- {esc(name)}：识别出 {n} 份报告")
+        if any(name == a or name.startswith(Path(a).stem + "_") for a in added):  # _1, _2: a clashing name
+            lines.append(f"- {esc(name)}：识别出 {n} 份报告")
     for name, title in getattr(summary, "duplicates", ()) or ():
         lines.append(f"- 《{esc(title)}》与已有报告相同，只保留一份（{esc(name)}）")
     for name, why in getattr(summary, "skipped", ()) or ():
@@ -79,12 +80,7 @@ def add_uploads(svc, files, progress) -> str:
     with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
         staged = stage_files(files, Path(tmp), cfg.corpus.extensions, cfg.app.max_upload_mb)
         summary = upload_files(svc, staged, progress=progress_adapter(progress))
-    per_file = dict(getattr(summary, "per_file", ()) or ())
-    summary_files = [p.name for p in staged]
-    text = summary_text(summary, len(staged))
-    if per_file and not any(n in per_file for n in summary_files):
-        text += "\n\n（文件名已按安全规则调整：" + "、".join(esc(n) for n in summary_files) + "）"
-    return text
+    return summary_text(summary, tuple(p.name for p in staged))
 
 
 def files_table(rows) -> str:
