@@ -206,6 +206,16 @@ def test_conversation_kept_across_app_restart(tmp_path, shots):
             assert "XX街道" in b.text("#sources-panel")
             b.click("#chatbot a[href*='report=']")
             b.wait_for("document.querySelector('#cite-panel mark.target')", what="old citation still opens")
+            b.click("#cite-panel .cite-close")
+            b.click("#manage-acc .label-wrap")
+            b.click("#delete-btn")
+            b.driver.switch_to.alert.dismiss()  # cancelled: nothing happens
+            time.sleep(0.8)
+            assert "街道隐患排查" in b.text("#conv-list") and "217" in b.text("#chatbot")
+            b.click("#delete-btn")
+            b.driver.switch_to.alert.accept()
+            b.wait_for("!document.querySelector('#conv-list').innerText.includes('街道隐患排查')", what="deleted")
+            assert answers(b) == 0
 
 
 def test_similar_viewer_escaping_upload(app, browser, shots, tmp_path):

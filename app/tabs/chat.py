@@ -112,6 +112,11 @@ def build(gr, svc, facets: dict, store, demo, model_ready=None) -> list:
         items = [(f"{s.title}（{s.turns}问）", s.id) for s in store.list(owner)]
         return gr.Radio(choices=items, value=selected if any(v == selected for _, v in items) else None)
 
+    def chat_value(turns):
+        """Messages plus the 👍/👎 already given, so a reopened conversation shows them."""
+        marks = [{"up": "Like", "down": "Dislike"}.get(t.get("feedback")) for t in turns]
+        return gr.Chatbot(value=messages_of(turns), feedback_value=marks)
+
     def scope_choices(turns):
         items = [("整个对话", "all")] + [(f"第{i + 1}问：{default_title(t['question'])}", str(i))
                                         for i, t in enumerate(turns)]
@@ -143,7 +148,7 @@ def build(gr, svc, facets: dict, store, demo, model_ready=None) -> list:
         cid = state["id"] if store.owns(owner, state["id"]) else store.create(owner, default_title(q))
         store.add_turn(cid, turn, at)
         new_state = {"id": cid, "turns": turns + [turn.to_dict()]}
-        yield (messages_of(new_state["turns"]), last_panel(new_state["turns"]), new_state, "",
+        yield (chat_value(new_state["turns"]), last_panel(new_state["turns"]), new_state, "",
                listing(owner, cid), cid, scope_choices(new_state["turns"]))
 
     outs = [chatbot, panel, conv, question, conv_list, current, scope]
@@ -180,7 +185,7 @@ def build(gr, svc, facets: dict, store, demo, model_ready=None) -> list:
         if not store.owns(owner, cid):
             return fresh(request)
         turns = [t.to_dict() for t in store.turns(cid)]
-        return (messages_of(turns), last_panel(turns), {"id": cid, "turns": turns}, listing(owner, cid), cid,
+        return (chat_value(turns), last_panel(turns), {"id": cid, "turns": turns}, listing(owner, cid), cid,
                 scope_choices(turns), store.title(cid))
 
     def fresh(request: gr.Request):
@@ -193,8 +198,9 @@ def build(gr, svc, facets: dict, store, demo, model_ready=None) -> list:
         return listing(owner, cid)
 
     def delete(cid, request: gr.Request):
-        if store.owns(owner_of(request), cid):
-            store.delete(cid)
+        if not store.owns(owner_of(request), cid):  # nothing chosen, or the confirmation was cancelled
+            return tuple(gr.skip() for _ in full)
+        store.delete(cid)
         return fresh(request)
 
     def do_export(state, which, fmt):
@@ -222,7 +228,8 @@ def build(gr, svc, facets: dict, store, demo, model_ready=None) -> list:
     chatbot.clear(fresh, None, full, api_visibility="private")
     conv_list.input(open_conv, conv_list, full, api_visibility="private")
     rename_btn.click(rename, [conv_list, rename_box], conv_list, api_visibility="private")
-    delete_btn.click(delete, conv_list, full, api_visibility="private")
+    delete_btn.click(delete, conv_list, full, api_visibility="private",
+                     js="(c) => (c && confirm('确定删除这个对话吗？删除后无法恢复。')) ? c : null")
     md_btn.click(lambda s, w: do_export(s, w, "md"), [conv, scope], export_file, api_visibility="private")
     docx_btn.click(lambda s, w: do_export(s, w, "docx"), [conv, scope], export_file, api_visibility="private")
     fb_btn.click(do_feedback_export, None, export_file, api_visibility="private")
