@@ -193,6 +193,9 @@ def test_conversation_kept_across_app_restart(tmp_path, shots):
         with served_app(root) as (url, _):
             open_app(b, url.rstrip("/"))
             ask(b, "XX街道共排查企业安全隐患多少处？")
+            b.driver.refresh()  # a reload reopens the conversation this browser had open
+            b.wait_for("document.querySelector('#chatbot') && document.querySelector('#chatbot').innerText.includes('217')",
+                       what="conversation after reload")
             b.click("#manage-acc .label-wrap")
             b.type_into("#rename-box textarea, #rename-box input", "街道隐患排查")
             b.click("#rename-btn")
@@ -317,6 +320,16 @@ def test_feedback_is_stored_and_regenerate_replaces_the_answer(app, browser):
         time.sleep(0.2)
     assert store.turns(cid)[0].feedback == "up"
     assert [r[0] for r in store.rated("")].count(cid) == 1
+    b.click("#manage-acc .label-wrap")
+    b.click("#export-feedback")
+    b.wait_for("document.querySelector('#export-file a[href]') && document.querySelector('#export-file')"
+               ".innerText.includes('feedback')", what="feedback file")
+    href = b.driver.execute_script("return document.querySelector('#export-file a[href]').href")
+    with urllib.request.urlopen(href, timeout=20) as r:
+        rows = [json.loads(line) for line in r.read().decode("utf-8").splitlines()]
+    mine = [x for x in rows if x["query"] == "县住建局全年办理行政处罚案件多少件？"]
+    assert mine and mine[0]["type"] == "fact" and "👍" in mine[0]["note"]
+    assert any("43件" in a for a in mine[0]["answers"])
     b.driver.execute_script("[...document.querySelectorAll('#chatbot button')].find(x => x.title === '重试').click()")
     b.wait_for("document.querySelectorAll('#chatbot .message.bot').length === 1 && "
                "!/正在(检索|生成|加载)/.test(document.querySelector('#chatbot').innerText)"

@@ -81,3 +81,22 @@ def test_export_markdown_and_docx_carry_citations(tmp_path):
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "全年915条[1]，含*号。" in text and "[1] 《市统计局总结》 › 一、工作" in text and "引用来源" in text
     assert list(tmp_path.glob("*.docx"))  # written inside dest whatever the title says
+
+
+def test_liked_real_answers_export_as_questions_the_team_validator_accepts(tiny_cfg, tiny_corpus, fake_embedder):
+    from app.answer import answer, make_generator
+    from eval.validate_questions import validate
+    from indexer.pipeline import build_index
+    from indexer.reader import Searcher
+
+    build_index(tiny_cfg, embedder=fake_embedder)
+    searcher = Searcher.open(tiny_cfg, embedder=fake_embedder)
+    gen = make_generator(tiny_cfg.llm)
+    records = []
+    for i, q in enumerate(["县住建局全年办理行政处罚案件多少件？", "XX街道共排查企业安全隐患多少处？"]):
+        st = answer(q, searcher, gen, tiny_cfg)
+        records.append(to_question("conv", i, Turn(q, st.markdown, st.sources, st.flagged_numbers, st.not_found, "up")))
+    assert all(r["answers"] for r in records)
+    texts = {p.name: p.read_bytes().decode("gb18030" if p.name.startswith("b_") else "utf-8-sig")
+             for p in tiny_corpus.iterdir()}
+    assert validate(records, texts) == []
