@@ -35,7 +35,7 @@ mark {background:#ffe58f; padding:0 1px;} mark.diff {background:#d6f5e3; color:#
   #conv-list label {flex:0 0 auto; max-width:72vw; white-space:nowrap; overflow:hidden; text-overflow:ellipsis;}
   #chatbot {height:42vh !important; max-height:42vh !important;}
   #app-title {display:none;}
-  .kb-table th {display:none;} .kb-table tr {display:block; border:1px solid #d0d7de; margin:6px 0;}
+  .kb-table tr:has(th) {display:none !important;} .kb-table tr {display:block; border:1px solid #d0d7de; margin:6px 0;}
   .kb-table td {display:block; border:none;} .kb-l {display:inline; color:#57606a;}
   #report-row {flex-direction:column-reverse !important;}
   #report-tree {max-height:30vh; overflow-y:auto;}

@@ -116,7 +116,7 @@ def build(gr, svc):
                         type="filepath", elem_id="upload-files", scale=3)
         with gr.Column(scale=2, min_width=220):
             go = gr.Button("添加到知识库", variant="primary", elem_id="upload-go")
-            result = gr.Markdown("", elem_id="upload-result")
+            result = gr.Markdown("选择文件后点击“添加到知识库”，进度显示在这里。", elem_id="upload-result", min_height=90)
     gr.Markdown("### 知识库文件")
     table = gr.HTML(files_table(file_rows(svc.searcher)), elem_id="kb-table")
     gr.Markdown("缺单位或年份的报告无法按单位、年份筛选到。可在原文件的标题中写明单位和年份（如“市统计局2023年……总结”），"
