@@ -160,6 +160,13 @@ def test_new_conversation_clears_memory(app, browser, shots):
     assert "县住建局" not in first_source_unit(b)  # memory gone: no unit carried over
     assert answers(b) == 1
     snap(b, shots, "new-conversation")
+    # The chat's own trash button is a new conversation too: sources and memory go with the messages.
+    ask(b, "县住建局全年办理行政处罚案件多少件？")
+    b.driver.execute_script("[...document.querySelectorAll('#chatbot button')].find(x => x.title === '清空对话').click()")
+    b.wait_for(f"document.querySelectorAll({json.dumps(ANSWERS)}).length === 0", what="chat cleared")
+    b.wait_for("document.querySelector('#sources-panel').innerText.includes('暂无来源')", what="sources cleared")
+    ask(b, "那它存在哪些不足？")
+    assert "县住建局" not in first_source_unit(b)
 
 
 def test_export_word_opens_in_python_docx_with_citations(app, browser, shots, tmp_path):
