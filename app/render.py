@@ -6,6 +6,8 @@ import json
 import re
 from urllib.parse import urlencode
 
+MAX_SPANS = 20  # supporting-word spans carried in a citation link
+
 CSS = """
 .src-card, .sim-card {border:1px solid #d0d7de; border-radius:8px; padding:8px 12px; margin:6px 0; background:#fff;}
 .src-head {font-weight:600;} .src-meta {color:#57606a; font-size:0.9em;}
@@ -19,7 +21,8 @@ mark {background:#ffe58f; padding:0 1px;} mark.diff {background:#d6f5e3; color:#
 .copy-btn {float:right; font-size:0.85em; cursor:pointer; border:1px solid #8c959f; border-radius:4px; background:#f6f8fa; padding:1px 8px;}
 .report-text {white-space:pre-wrap; line-height:1.8; max-height:70vh; overflow-y:auto; padding:8px;}
 .report-text a {padding:0 !important; margin:0 !important;}
-.report-text .h {font-weight:700;} .report-text mark.target {background:#ffd666;}
+.report-text .h {font-weight:700;} .report-text mark.target {background:#fff1b8;}
+.report-text .support {background:#ffc53d; font-weight:600;}
 .tree a {text-decoration:none;} .tree div {margin:2px 0;}
 .cite-box {position:fixed; top:0; right:0; width:min(46vw, 640px); height:100vh; z-index:1000; background:#fff;
   box-shadow:-4px 0 16px rgba(0,0,0,.18); display:flex; flex-direction:column; padding:12px 16px; box-sizing:border-box;}
@@ -102,7 +105,7 @@ if (!window.__govReady) { window.__govReady = true;
     if (href.startsWith('?report=') && (a.closest('#chatbot') || a.classList.contains('cite-link')) && window.__govCite) {
       e.preventDefault(); e.stopPropagation();
       const q = new URLSearchParams(href.slice(1));
-      window.__govCite(q.get('report') || '', q.get('chunk') || '', a.textContent || '');
+      window.__govCite(q.get('report') || '', q.get('chunk') || '', a.textContent || '', q.get('hl') || '');
     }
   }, true);
 }
@@ -110,9 +113,9 @@ if (!window.__govReady) { window.__govReady = true;
 
 # The side panel: asks the server for the report (server function cite_html) and scrolls to the passage.
 CITE_PANEL_JS = APP_JS + """
-window.__govCite = async (rid, cid, label) => {
+window.__govCite = async (rid, cid, label, hl) => {
   props.value = '<div class="cite-box"><div class="src-meta">正在打开原文……</div></div>';
-  props.value = await server.cite_html([rid, cid, label]);
+  props.value = await server.cite_html([rid, cid, label, hl]);
   setTimeout(() => { const t = document.getElementById('cite-passage-target');
     const box = element.querySelector('.cite-body');  // scroll the panel only, never the chat behind it
     if (t && box) box.scrollTop += t.getBoundingClientRect().top - box.getBoundingClientRect().top - box.clientHeight / 3;
@@ -163,9 +166,21 @@ def trail(title: str, heading_path) -> str:
     return " › ".join([f"《{esc(title)}》"] + [esc(h) for h in heading_path or []])
 
 
-def report_link(report_id: str, chunk_id: str | None = None) -> str:
+def report_link(report_id: str, chunk_id: str | None = None, spans=()) -> str:
+    """?report=…&chunk=…[&hl=a-b,c-d]: hl = spans of the passage's own text to mark more strongly (supporting words)."""
     query = {"report": report_id} | ({"chunk": chunk_id} if chunk_id else {})
-    return "?" + urlencode(query)
+    hl = ",".join(f"{int(a)}-{int(b)}" for a, b in list(spans or [])[:MAX_SPANS] if int(b) > int(a) >= 0)
+    return "?" + urlencode(query | ({"hl": hl} if hl else {}))
+
+
+def source_link(src: dict) -> str:
+    """The link of a cited source: its passage, with the words that support the answer."""
+    return report_link(src.get("report_id", ""), src.get("chunk_id"), src.get("highlights"))
+
+
+def parse_spans(hl: str) -> list[tuple[int, int]]:
+    """'3-10,20-25' (from a link) → [(3, 10), (20, 25)]; anything malformed is ignored."""
+    return [(int(a), int(b)) for a, b in re.findall(r"(\d{1,7})-(\d{1,7})", hl or "")][:MAX_SPANS]
 
 
 def meta_line(src: dict) -> str:
@@ -175,7 +190,7 @@ def meta_line(src: dict) -> str:
 
 def source_card(src: dict) -> str:
     """One cited source: number, heading trail, unit/year/role, passage with supporting words marked, link to 原文."""
-    link = report_link(src.get("report_id", ""), src.get("chunk_id"))
+    link = source_link(src)
     n = src.get("n", src.get("rank", ""))
     return (
         f'<div class="src-card"><div class="src-head">[{esc(n)}] {trail(src.get("report_title", ""), src.get("heading_path"))}'
@@ -196,7 +211,7 @@ def linkify_citations(markdown: str, sources: list[dict]) -> str:
         src = by_n.get(m.group(1))
         if not src:
             return m.group(0)
-        return f"[\\[{m.group(1)}\\]]({report_link(src.get('report_id', ''), src.get('chunk_id'))})"
+        return f"[\\[{m.group(1)}\\]]({source_link(src)})"
 
     return _CITE.sub(link, markdown or "")
 
@@ -210,7 +225,7 @@ def message_markdown(answer: str, sources: list[dict], flagged=()) -> str:
         parts.append("⚠ 以下数字未在引用来源中找到，请核对：" + "、".join(escape_markdown(str(x)) for x in flagged))
     cited = [s for s in sources or [] if s.get("cited") and s.get("n") is not None]
     if cited:
-        rows = [f"[\\[{s['n']}\\] {escape_markdown(plain_trail(s))}]({report_link(s.get('report_id', ''), s.get('chunk_id'))})"
+        rows = [f"[\\[{s['n']}\\] {escape_markdown(plain_trail(s))}]({source_link(s)})"
                 for s in cited]
         parts.append("来源：" + "　".join(rows))
     return "\n\n".join(parts)
@@ -224,10 +239,12 @@ def plain_trail(src: dict) -> str:
     return where + (f"（{extra}）" if extra else "")
 
 
-def cite_panel(report: dict, chunk_id: str | None, label: str = "") -> str:
-    """The side panel: heading path of the passage, then its report scrolled to it, passage highlighted."""
+def cite_panel(report: dict, chunk_id: str | None, label: str = "", spans=()) -> str:
+    """The side panel: heading path of the passage, then its report scrolled to it, passage highlighted (and within
+    it the spans of its own text that support the answer, more strongly)."""
     chunk = next((c for c in report.get("chunks", []) if c["chunk_id"] == chunk_id), None)
     target = (chunk["start"], chunk["end"]) if chunk else None
+    support = [(target[0] + a, min(target[1], target[0] + b)) for a, b in spans or ()] if target else []
     path = section_path(report.get("sections", []), target[0] if target else -1)
     meta = " · ".join(esc(x) for x in (report.get("unit"), f"{report['year']}年" if report.get("year") else "") if x)
     link = report_link(report.get("report_id", ""), chunk_id)
@@ -235,7 +252,7 @@ def cite_panel(report: dict, chunk_id: str | None, label: str = "") -> str:
         '<div class="cite-box" id="cite-box"><div class="cite-head"><button class="cite-close">关闭 ✕</button>'
         f'<div class="src-head">{esc(label)} {trail(report.get("title", ""), path)}</div>'
         f'<div class="src-meta">{meta} <a href="{esc(link)}" target="_blank">在新页面打开 ↗</a></div></div>'
-        f'<div class="cite-body">{report_body(report.get("text", ""), report.get("sections", []), target, "cite-")}</div></div>'
+        f'<div class="cite-body">{report_body(report.get("text", ""), report.get("sections", []), target, "cite-", support)}</div></div>'
     )
 
 
@@ -275,7 +292,7 @@ def similar_panel(results: list[dict]) -> str:
         if not r["matches"]:
             parts.append('<div class="src-meta">未找到相似表述。</div>')
         for m in r["matches"]:
-            link = report_link(m["report_id"], m["chunk_id"])
+            link = report_link(m["report_id"], m["chunk_id"], [m["matched_span"]] if m.get("matched_span") else ())
             sentence = m.get("matched_sentence") or m.get("text", "")
             year = f"{m['year']}年" if m.get("year") else "年份不详"
             where = " · ".join(esc(x) for x in (m.get("unit") or "未知单位", year, m.get("section_role") or "其他"))
@@ -299,8 +316,10 @@ def heading_tree(sections: list[dict], prefix: str = "") -> str:
     return '<div class="tree">' + "".join(rows) + "</div>"
 
 
-def report_body(text: str, sections: list[dict], target: tuple[int, int] | None = None, prefix: str = "") -> str:
-    """Report text with bold headings, an anchor per section and the target passage marked (id {prefix}passage-target)."""
+def report_body(text: str, sections: list[dict], target: tuple[int, int] | None = None, prefix: str = "",
+                support=()) -> str:
+    """Report text with bold headings, an anchor per section and the target passage marked (id {prefix}passage-target);
+    support = spans of text marked more strongly inside it."""
     n = len(text)
     heading = [False] * n
     anchors: dict[int, list[str]] = {}
@@ -314,7 +333,8 @@ def report_body(text: str, sections: list[dict], target: tuple[int, int] | None 
         anchors.setdefault(max(0, min(n, t0)), []).append(f'<a id="{prefix}passage-target"></a>')
     parts = []
     # Cut the text wherever the styling changes or an anchor sits, so no tags overlap.
-    cuts = sorted({0, n, *anchors, *(p for p in (t0, t1) if 0 <= p <= n)}
+    support = merge_spans(support, n)
+    cuts = sorted({0, n, *anchors, *(p for p in (t0, t1) if 0 <= p <= n), *(p for span in support for p in span)}
                   | {j for j in range(1, n) if heading[j] != heading[j - 1]})
     for a, b in zip(cuts, cuts[1:] + [None]):
         parts += anchors.get(a, [])
@@ -323,6 +343,8 @@ def report_body(text: str, sections: list[dict], target: tuple[int, int] | None 
         seg = esc(text[a:b])
         if heading[a]:
             seg = f'<span class="h">{seg}</span>'
+        if any(x <= a < y for x, y in support):
+            seg = f'<span class="support">{seg}</span>'
         if t0 <= a < t1:
             seg = f'<mark class="target">{seg}</mark>'
         parts.append(seg)

@@ -21,7 +21,7 @@ def test_source_card_escapes_everything_and_links_to_passage():
            "unit": EVIL, "year": 2023, "section_role": "存在问题", "text": "前" + EVIL + "后", "highlights": [[0, 1]]}
     html = source_card(src)
     assert "<script" not in html and "<img" not in html and "&lt;script&gt;" in html
-    assert 'href="?report=r%261&amp;chunk=c%222"' in html
+    assert 'href="?report=r%261&amp;chunk=c%222&amp;hl=0-1"' in html  # the supporting words travel with the link
     assert "<mark>前</mark>" in html
 
 
@@ -73,12 +73,14 @@ def test_status_detail_lists_counts_escaped():
 
 
 def test_citations_become_links_to_their_passage_and_escaped_brackets_stay_text():
-    from app.render import linkify_citations, message_markdown
+    from app.render import linkify_citations, message_markdown, parse_spans, report_link
 
     src = [{"n": 1, "report_id": "r&1", "chunk_id": "c1", "cited": True, "report_title": "T", "heading_path": ["一、x"],
             "unit": "市统计局", "year": 2023}]
     md = linkify_citations("共915条[1]，见\\[2\\]，又[3]。", src)
     assert md == "共915条[\\[1\\]](?report=r%261&chunk=c1)，见\\[2\\]，又[3]。"
+    assert parse_spans("3-10,x,20-25,9-") == [(3, 10), (20, 25)] and parse_spans("") == []
+    assert report_link("r", "c", [[3, 10], [5, 5], [-1, 4]]) == "?report=r&chunk=c&hl=3-10"
     shown = message_markdown("共915条[1]。", src, ["915"])
     assert "请核对：915" in shown and "来源：[\\[1\\] 《T》 › 一、x（市统计局，2023年）](?report=r%261&chunk=c1)" in shown
     assert message_markdown("资料中未找到。", []) == "资料中未找到。"
@@ -92,9 +94,10 @@ def test_cite_panel_marks_the_passage_and_gives_its_heading_path():
                 {"heading": "二、问题", "heading_path": ["二、问题"], "level": 1, "start": 14, "end": len(text)}]
     report = {"report_id": "r", "title": "T", "unit": "U", "year": 2023, "text": text, "sections": sections,
               "chunks": [{"chunk_id": "c2", "start": 14, "end": len(text)}]}
-    html = cite_panel(report, "c2", "[2]")
+    html = cite_panel(report, "c2", "[2]", [(7, 15)])
     assert "《T》 › 二、问题" in html and 'id="cite-passage-target"' in html and "<script" not in html
-    assert re.search(r'<mark class="target">[^<]*&lt;script', html)
+    assert '<span class="support">&lt;script&gt;</span>' in html  # text[21:29]: 7 characters into the passage
+    assert re.search(r'<mark class="target"><span class="support">&lt;script', html)
     assert "cite-passage-target" not in cite_panel(report, "nope")
 
 

@@ -107,6 +107,9 @@ def test_click_citation_opens_passage_in_side_panel(app, browser, shots):
     marked = b.driver.execute_script(
         "return [...document.querySelectorAll('#cite-panel mark.target')].map(e => e.innerText).join('')")
     assert "全年主动公开政府信息915条" in marked
+    support = b.driver.execute_script(
+        "return [...document.querySelectorAll('#cite-panel .support')].map(e => e.innerText).join('')")
+    assert "915" in support and len(support) < len(marked)  # the supporting words, inside the passage
     assert "一、工作开展情况" in b.text("#cite-panel .cite-head")  # the heading path of the passage
     assert b.driver.current_url.rstrip("/") == url  # still in the chat, no navigation
     top = b.driver.execute_script("const r = document.getElementById('cite-passage-target')"

@@ -3,7 +3,7 @@
 from indexer.errors import AssistantError
 
 from ..conversations import Turn, default_title
-from ..render import CITE_PANEL_JS, cite_panel, esc, message_markdown, sources_panel
+from ..render import CITE_PANEL_JS, cite_panel, esc, message_markdown, parse_spans, sources_panel
 from ..service import parse_filters
 
 FILTER_LABELS = {"unit": "单位", "level": "层级", "year": "年份", "topic": "主题", "section_role": "章节类型"}
@@ -60,13 +60,14 @@ def citation_panel(gr, svc):
     """The side panel (sheet on phones) that [n] links and 查看原文 open, on every tab; placed outside the tabs."""
 
     def cite_html(args) -> str:
-        """Server function of the panel: [report id, chunk id, label] → the panel HTML (Gradio passes one value)."""
-        report_id, chunk_id, label = (list(args) + ["", "", ""])[:3] if isinstance(args, (list, tuple)) else ("", "", "")
+        """Server function of the panel: [report id, chunk id, label, hl] → the panel HTML (Gradio passes one value)."""
+        report_id, chunk_id, label, hl = ((list(args) + [""] * 4)[:4] if isinstance(args, (list, tuple))
+                                          else ("", "", "", ""))
         try:
             report = svc.searcher.report(str(report_id or "").strip())
         except AssistantError as exc:
             return f'<div class="cite-box"><button class="cite-close">关闭 ✕</button><div class="warn">⚠ {esc(exc)}</div></div>'
-        return cite_panel(report, str(chunk_id or ""), str(label or "")[:12])
+        return cite_panel(report, str(chunk_id or ""), str(label or "")[:12], parse_spans(str(hl or "")))
 
     return gr.HTML("", elem_id="cite-panel", js_on_load=CITE_PANEL_JS, server_functions=[cite_html])
 
