@@ -244,7 +244,7 @@ def cite_panel(report: dict, chunk_id: str | None, label: str = "", spans=()) ->
     it the spans of its own text that support the answer, more strongly)."""
     chunk = next((c for c in report.get("chunks", []) if c["chunk_id"] == chunk_id), None)
     target = (chunk["start"], chunk["end"]) if chunk else None
-    support = [(target[0] + a, min(target[1], target[0] + b)) for a, b in spans or ()] if target else []
+    support = passage_spans(target, spans)
     path = section_path(report.get("sections", []), target[0] if target else -1)
     meta = " · ".join(esc(x) for x in (report.get("unit"), f"{report['year']}年" if report.get("year") else "") if x)
     link = report_link(report.get("report_id", ""), chunk_id)
@@ -254,6 +254,11 @@ def cite_panel(report: dict, chunk_id: str | None, label: str = "", spans=()) ->
         f'<div class="src-meta">{meta} <a href="{esc(link)}" target="_blank">在新页面打开 ↗</a></div></div>'
         f'<div class="cite-body">{report_body(report.get("text", ""), report.get("sections", []), target, "cite-", support)}</div></div>'
     )
+
+
+def passage_spans(target: tuple[int, int] | None, spans) -> list[tuple[int, int]]:
+    """Spans given relative to a passage → positions in its report, kept inside the passage."""
+    return [(target[0] + a, min(target[1], target[0] + b)) for a, b in spans or ()] if target else []
 
 
 def section_path(sections: list[dict], pos: int) -> list[str]:

@@ -2,7 +2,7 @@
 # No `from __future__ import annotations`: Gradio reads the real gr.Request / API type hints at runtime.
 import threading
 
-from .render import CSS, SCROLL_JS, status_line
+from .render import CSS, SCROLL_JS, parse_spans, status_line
 from .service import Service
 
 DEFAULT_CONCURRENCY = 8  # searches are fast and thread-safe; more than the 2 cores only helps while an LLM streams
@@ -76,7 +76,7 @@ def build_app(searcher, generator, cfg, index_dir=None, embedder=None, corpus_di
             rid, cid = params.get("report"), params.get("chunk")
             if not rid:
                 return gr.Tabs(), gr.Dropdown(), gr.HTML(), gr.HTML(), gr.HTML()
-            t, tr, b = sources.render_report(svc, rid, cid)
+            t, tr, b = sources.render_report(svc, rid, cid, parse_spans(params.get("hl", "")))
             return gr.Tabs(selected="source"), gr.Dropdown(value=rid), t, tr, b
 
         demo.load(on_load, None, [tabs, picker, title, tree, body], api_visibility="private").then(

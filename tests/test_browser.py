@@ -125,8 +125,11 @@ def test_heading_tree_click_on_a_citation_page_stays_on_the_report(app, browser,
     b = browser
     rep = next(r for r in demo.service.searcher.reports() if "统计局" in r["title"])
     chunk = demo.service.searcher.report(rep["report_id"])["chunks"][0]["chunk_id"]
-    b.goto(f"{url}/?report={rep['report_id']}&chunk={chunk}")
+    b.goto(f"{url}/?report={rep['report_id']}&chunk={chunk}&hl=0-4")
     b.wait_for("document.getElementById('passage-target')", what="viewer target")
+    passage = demo.service.searcher.chunk(chunk).text
+    assert b.driver.execute_script("return [...document.querySelectorAll('#report-body .support')]"
+                                   ".map(e => e.innerText).join('')") == passage[:4]
     assert rep["title"] in b.text("#report-title") and "a_统计局" not in b.text("#report-title")
     assert rep["report_id"] in b.driver.execute_script(
         "return document.querySelector('#report-picker input').value") or rep["title"][:6] in b.driver.execute_script(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from indexer.errors import AssistantError
 
-from ..render import APP_JS, esc, heading_tree, report_body
+from ..render import APP_JS, esc, heading_tree, passage_spans, report_body
 from .chat import filter_dropdowns
 
 KEYS = ("unit", "year", "topic")
@@ -17,8 +17,9 @@ def report_choices(svc, values=()) -> list[tuple[str, str]]:
     return [(f"{r['title']}（{r.get('unit') or '未知单位'}，{r.get('year') or '年份不详'}）", r["report_id"]) for r in reports]
 
 
-def render_report(svc, report_id: str | None, chunk_id: str | None = None) -> tuple[str, str, str]:
-    """Title line, heading tree and body HTML; the passage chunk_id (if any) is marked and anchored."""
+def render_report(svc, report_id: str | None, chunk_id: str | None = None, spans=()) -> tuple[str, str, str]:
+    """Title line, heading tree and body HTML; the passage chunk_id (if any) is marked and anchored, and within it
+    the spans (of the passage's own text) that support an answer."""
     if not report_id:
         return "请选择一份报告。", "", ""
     try:
@@ -30,7 +31,8 @@ def render_report(svc, report_id: str | None, chunk_id: str | None = None) -> tu
     year = f"{r['year']}年" if r.get("year") else "年份不详"
     meta = " · ".join(esc(x) for x in (r.get("unit") or "未知单位", year, r.get("topic")) if x)
     title = f"<h3>《{esc(r['title'])}》</h3><div class='src-meta'>{meta}</div>"
-    return title, heading_tree(r["sections"]), report_body(r["text"], r["sections"], target)
+    body = report_body(r["text"], r["sections"], target, support=passage_spans(target, spans))
+    return title, heading_tree(r["sections"]), body
 
 
 def build(gr, svc, facets: dict):
