@@ -123,7 +123,7 @@ class Service:
         process while questions are answered from the old generation, then swap; a Chinese status text."""
         import tempfile
 
-        from app.tabs.upload import stage_files  # the UI's checks (type, size, name), so both paths agree
+        from app.tabs.upload import stage_files, summary_text  # the UI's checks and wording, so both paths agree
         from indexer.pipeline import copy_into_corpus
 
         if not files:
@@ -141,8 +141,7 @@ class Service:
                     p.unlink(missing_ok=True)
                 raise
             self.reopen()
-        lines = [x.strip() for x in summary.lines() if not x.startswith("索引目录")]  # a server path: not for users
-        return f"已添加 {len(staged)} 个文件。\n\n" + "\n".join(f"- {line}" for line in lines)
+        return summary_text(summary, tuple(p.name for p in staged))  # plain words, no server paths
 
     def _rebuild(self, corpus_root: Path, progress=None):
         import multiprocessing as mp

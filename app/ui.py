@@ -1,51 +1,90 @@
 """The Gradio app: four tabs plus the fixed API endpoints /ask, /similar, /report and /upload."""
 # No `from __future__ import annotations`: Gradio reads the real gr.Request / API type hints at runtime.
 import os
+import threading
 
 from .login import login_guard
-from .render import CSS, SCROLL_JS, status_line
+from .render import CSS, SCROLL_JS, parse_spans, status_line
 from .service import Service
 
 DEFAULT_CONCURRENCY = 8  # searches are fast and thread-safe; concurrent questions share one model pass (app.querybatch)
+WARMUP_QUERY = "政府信息公开"
+
+
+def start_warmup(svc) -> threading.Event:
+    """Load the embedding model in the background at start, so the first question does not wait for it."""
+    ready = threading.Event()
+
+    def run():
+        try:
+            svc.searcher.search(WARMUP_QUERY, k=1)
+        except Exception:  # noqa: BLE001 - the first real question reports the error in Chinese
+            pass
+        finally:
+            ready.set()
+
+    threading.Thread(target=run, name="model-warmup", daemon=True).start()
+    return ready
+
+
+def header_line(svc, ready: threading.Event) -> str:
+    return status_line(svc.searcher.stats()) + ("　·　模型已就绪" if ready.is_set() else "　·　模型加载中……")
 
 
 def build_app(searcher, generator, cfg, index_dir=None, embedder=None, corpus_dir=None,
-              concurrency: int = DEFAULT_CONCURRENCY):
+              concurrency: int = DEFAULT_CONCURRENCY, conversations_db=None):
     """Build (not launch) the Blocks app over an open Searcher and an answer generator."""
     import gradio as gr
 
+    from .conversations import ConversationStore, db_path
     from .tabs import chat, similar, sources, upload
     from .tabs import review as review_tab
 
     svc = Service(searcher, generator, cfg, index_dir=index_dir, embedder=embedder, corpus_dir=corpus_dir)
+    store = ConversationStore(conversations_db or db_path(cfg, index_dir))
+    ready = start_warmup(svc)
     facets = searcher.facets()
     with gr.Blocks(title="政府工作报告助手") as demo:
-        gr.Markdown("## 政府工作报告助手 · 检索、问答与相似表述（离线）")
-        header = gr.Markdown(status_line(searcher.stats()), elem_id="status-line")
+        gr.Markdown("## 政府工作报告助手 · 检索、问答与相似表述（离线）", elem_id="app-title")
+        header = gr.Markdown(header_line(svc, ready), elem_id="status-line")
+        timer = gr.Timer(1.5)
+        timer.tick(lambda: (header_line(svc, ready), gr.Timer(active=not ready.is_set())), None, [header, timer],
+                   api_visibility="private", show_progress="hidden")
+        # Tabs in display order: a new tab is one more `with gr.Tab(label, id=…)` block here.
         with gr.Tabs(selected="chat") as tabs:
             with gr.Tab("问答", id="chat"):
-                chat.build(gr, svc, facets)
+                filters = chat.build(gr, svc, facets, store, demo, ready)
             with gr.Tab("相似表述", id="similar"):
-                similar.build(gr, svc, facets)
+                filters += similar.build(gr, svc, facets)
             with gr.Tab("报告审阅", id="review"):
                 review_tab.build(gr, svc)
             with gr.Tab("原文", id="source"):
-                picker, title, tree, body = sources.build(gr, svc, facets)
-            with gr.Tab("上传与状态", id="upload"):
-                uploaded = upload.build(gr, svc)
-        uploaded.then(lambda: (status_line(svc.searcher.stats()), gr.Dropdown(choices=sources.report_choices(svc))),
-                      None, [header, picker], api_visibility="private")
+                picker, title, tree, body, more = sources.build(gr, svc, facets)
+                filters += more
+            with gr.Tab("知识库", id="upload"):
+                changed = upload.build(gr, svc)
+        chat.citation_panel(gr, svc)
+        dropdowns = [d for _, d in filters]
+
+        def after_change():
+            """A new unit or year appears in every filter and the picker; the header counts again."""
+            return (header_line(svc, ready), gr.Dropdown(choices=sources.report_choices(svc), value=None),
+                    *chat.refreshed_filters(gr, svc.searcher.facets(), filters))
+
+        for event in changed:
+            event.then(after_change, None, [header, picker, *dropdowns], api_visibility="private")
+        demo.load(lambda: (header_line(svc, ready), *chat.refreshed_filters(gr, svc.searcher.facets(), filters)),
+                  None, [header, *dropdowns], api_visibility="private")
 
         def on_load(request: gr.Request):
             params = dict(request.query_params) if request else {}
             rid, cid = params.get("report"), params.get("chunk")
-            stat = status_line(svc.searcher.stats())
             if not rid:
-                return gr.Tabs(), gr.Dropdown(), gr.HTML(), gr.HTML(), gr.HTML(), stat
-            t, tr, b = sources.render_report(svc, rid, cid)
-            return gr.Tabs(selected="source"), gr.Dropdown(value=rid), t, tr, b, stat
+                return gr.Tabs(), gr.Dropdown(), gr.HTML(), gr.HTML(), gr.HTML()
+            t, tr, b = sources.render_report(svc, rid, cid, parse_spans(params.get("hl", "")))
+            return gr.Tabs(selected="source"), gr.Dropdown(value=rid), t, tr, b
 
-        demo.load(on_load, None, [tabs, picker, title, tree, body, header], api_visibility="private").then(
+        demo.load(on_load, None, [tabs, picker, title, tree, body], api_visibility="private").then(
             None, None, None, js=SCROLL_JS, api_visibility="private")
         register_api(gr, svc)
     # Gradio rebuilds a pandas summary of up to 10,000 past events after every event: O(events) per request, so
@@ -54,6 +93,7 @@ def build_app(searcher, generator, cfg, index_dir=None, embedder=None, corpus_di
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
     demo.queue(default_concurrency_limit=concurrency)
     demo.service = svc  # lets callers and tests reach the live searcher
+    demo.conversations = store
     return demo
 
 

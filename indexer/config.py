@@ -96,6 +96,7 @@ class AppConfig:
     max_upload_mb: float = 20
     max_question_chars: int = 500
     users: str = ""
+    conversations_db: str = ""  # saved conversations (SQLite); "" = conversations.sqlite next to the index dir
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """HTML of a review for the 「报告审阅」 tab; every piece of draft or report text is escaped (app.render helpers)."""
 from __future__ import annotations
 
-from app.render import esc, excerpt, highlight, report_link, trail
+from app.render import esc, highlight, merge_spans, report_link, trail
 
 CSS = """<style>
 .rv-card {border:1px solid #d0d7de; border-radius:8px; padding:8px 12px; margin:8px 0; background:#fff;}
@@ -154,3 +154,24 @@ def review_html(review: dict) -> str:
             f'<div class="rv-h">二、重复与套话</div>{copied_html(review["paragraphs"])}'
             f'<div class="rv-h">三、数字核对</div>{figures_html(review["figures"], review["earlier_reports"])}'
             f'<div class="rv-h">四、逐段审阅与可借鉴表述</div>{paragraphs_html(review["paragraphs"])}')
+
+
+def best_window(passage: str, spans, width: int = 220) -> tuple[int, int]:
+    """The window of `width` characters of passage that holds most marked characters (a long passage shown briefly)."""
+    if len(passage) <= width or not spans:
+        return 0, min(len(passage), width)
+    best, best_start = -1, 0
+    for start, _ in spans:
+        lo = max(0, min(start - 20, len(passage) - width))
+        covered = sum(max(0, min(e, lo + width) - max(s, lo)) for s, e in spans)
+        if covered > best:
+            best, best_start = covered, lo
+    return best_start, best_start + width
+
+
+def excerpt(text: str, spans, width: int = 220) -> str:
+    """The part of a long passage holding most shared characters, marked, with … where it was cut."""
+    spans = merge_spans(spans or (), len(text))
+    a, b = best_window(text, spans, width)
+    inner = highlight(text[a:b], [(s - a, e - a) for s, e in spans if e > a and s < b])
+    return ("…" if a > 0 else "") + inner + ("…" if b < len(text) else "")

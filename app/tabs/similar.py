@@ -26,3 +26,4 @@ def build(gr, svc, facets: dict):
 
     go.click(run, [text, k, *dropdowns], out, api_visibility="private")
     text.submit(run, [text, k, *dropdowns], out, api_visibility="private")
+    return list(zip(KEYS, dropdowns))

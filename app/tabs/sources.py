@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from indexer.errors import AssistantError
 
-from ..render import esc, heading_tree, report_body
+from ..render import APP_JS, esc, heading_tree, passage_spans, report_body
 from .chat import filter_dropdowns
 
 KEYS = ("unit", "year", "topic")
@@ -17,8 +17,9 @@ def report_choices(svc, values=()) -> list[tuple[str, str]]:
     return [(f"{r['title']}（{r.get('unit') or '未知单位'}，{r.get('year') or '年份不详'}）", r["report_id"]) for r in reports]
 
 
-def render_report(svc, report_id: str | None, chunk_id: str | None = None) -> tuple[str, str, str]:
-    """Title line, heading tree and body HTML; the passage chunk_id (if any) is marked and anchored."""
+def render_report(svc, report_id: str | None, chunk_id: str | None = None, spans=()) -> tuple[str, str, str]:
+    """Title line, heading tree and body HTML; the passage chunk_id (if any) is marked and anchored, and within it
+    the spans (of the passage's own text) that support an answer."""
     if not report_id:
         return "请选择一份报告。", "", ""
     try:
@@ -26,27 +27,31 @@ def render_report(svc, report_id: str | None, chunk_id: str | None = None) -> tu
     except AssistantError as exc:
         return f"⚠ {esc(exc)}", "", ""
     target = next(((c["start"], c["end"]) for c in r.get("chunks", []) if c["chunk_id"] == chunk_id), None)
-    meta = " · ".join(esc(x) for x in (r.get("unit"), r.get("year"), r.get("topic"), r.get("source_file")) if x)
+    # The raw file name is a storage detail (shown on the knowledge-base page), not a heading for readers.
+    year = f"{r['year']}年" if r.get("year") else "年份不详"
+    meta = " · ".join(esc(x) for x in (r.get("unit") or "未知单位", year, r.get("topic")) if x)
     title = f"<h3>《{esc(r['title'])}》</h3><div class='src-meta'>{meta}</div>"
-    return title, heading_tree(r["sections"]), report_body(r["text"], r["sections"], target)
+    body = report_body(r["text"], r["sections"], target, support=passage_spans(target, spans))
+    return title, heading_tree(r["sections"]), body
 
 
 def build(gr, svc, facets: dict):
-    """Returns (picker, title, tree, body) so the page-load handler can open ?report=…&chunk=…."""
+    """Returns (picker, title, tree, body, filters) so the page-load handler can open ?report=…&chunk=…."""
     with gr.Row():
         dropdowns = filter_dropdowns(gr, facets, KEYS)
-    picker = gr.Dropdown(choices=report_choices(svc), label="报告", elem_id="report-picker")
+    # No preselected value: the picker and the page always name the same report (or none).
+    picker = gr.Dropdown(choices=report_choices(svc), value=None, label="报告", elem_id="report-picker")
     title = gr.HTML("请选择一份报告。", elem_id="report-title")
-    with gr.Row():
+    with gr.Row(elem_id="report-row"):
         with gr.Column(scale=1, min_width=200):
-            tree = gr.HTML("", elem_id="report-tree")
+            tree = gr.HTML("", elem_id="report-tree", js_on_load=APP_JS)
         with gr.Column(scale=3):
             body = gr.HTML("", elem_id="report-body")
 
     def refilter(*values):
-        return gr.Dropdown(choices=report_choices(svc, values), value=None)
+        return (gr.Dropdown(choices=report_choices(svc, values), value=None), *render_report(svc, None))
 
     for d in dropdowns:
-        d.change(refilter, dropdowns, picker, api_visibility="private")
+        d.input(refilter, dropdowns, [picker, title, tree, body], api_visibility="private")
     picker.input(lambda rid: render_report(svc, rid), picker, [title, tree, body], api_visibility="private")
-    return picker, title, tree, body
+    return picker, title, tree, body, list(zip(KEYS, dropdowns))
