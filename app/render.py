@@ -195,9 +195,19 @@ def source_card(src: dict) -> str:
     return (
         f'<div class="src-card"><div class="src-head">[{esc(n)}] {trail(src.get("report_title", ""), src.get("heading_path"))}'
         f' <a class="cite-link" href="{esc(link)}" target="_blank">查看原文</a></div>'
-        f'<div class="src-meta">{meta_line(src)}</div>'
+        f'<div class="src-meta">{meta_line(src)}</div>{planted_warning(src)}'
         f'<div class="src-text">{highlight(src.get("text", ""), src.get("highlights"))}</div></div>'
     )
+
+
+def planted_warning(src: dict) -> str:
+    """A passage holding sentences addressed to the assistant (忽略之前的指令…): shown as data, never quoted."""
+    text = src.get("text", "")
+    quoted = "；".join(f"「{esc(text[a:b])}」" for a, b in src.get("planted") or ())
+    if not quoted:
+        return ""
+    return f'<div class="warn planted">⚠ 此段含有针对问答助手的指令式文字，仅作资料显示，不作为回答引用：{quoted}</div>'
+
 
 
 _CITE = re.compile(r"(?<!\\)\[(\d{1,3})\]")
@@ -216,13 +226,12 @@ def linkify_citations(markdown: str, sources: list[dict]) -> str:
     return _CITE.sub(link, markdown or "")
 
 
-def message_markdown(answer: str, sources: list[dict], flagged=()) -> str:
-    """An answer as shown in the chat: clickable [n], flagged figures, and the cited reports listed under it."""
+def message_markdown(answer: str, sources: list[dict]) -> str:
+    """An answer as shown in the chat: clickable [n] and the cited reports listed under it (the answer itself
+    already names each figure's unit and warns about figures in no cited passage)."""
     from app.citations import escape_markdown
 
     parts = [linkify_citations(answer, sources)]
-    if flagged:
-        parts.append("⚠ 以下数字未在引用来源中找到，请核对：" + "、".join(escape_markdown(str(x)) for x in flagged))
     cited = [s for s in sources or [] if s.get("cited") and s.get("n") is not None]
     if cited:
         rows = [f"[\\[{s['n']}\\] {escape_markdown(plain_trail(s))}]({source_link(s)})"

@@ -43,7 +43,7 @@ def messages_of(turns: list[dict]) -> list[dict]:
     out = []
     for t in turns:
         out += [{"role": "user", "content": user_text(t["question"])},
-                {"role": "assistant", "content": message_markdown(t["answer"], t["sources"], t.get("flagged"))}]
+                {"role": "assistant", "content": message_markdown(t["answer"], t["sources"])}]
     return out
 
 
@@ -135,7 +135,7 @@ def build(gr, svc, facets: dict, store, demo, model_ready=None) -> list:
             for final in svc.stream(q, filters_from(keys, filter_values),
                                     history=[(t["question"], t["answer"]) for t in turns],
                                     prev_sources=turns[-1]["sources"] if turns else ()):
-                text = message_markdown(final.markdown, final.sources, final.flagged_numbers) or WAIT_ANSWER
+                text = message_markdown(final.markdown, final.sources) or WAIT_ANSWER
                 yield (shown + [{"role": "assistant", "content": text}],
                        sources_panel(final.sources, final.flagged_numbers, final.not_found), state, "",
                        gr.skip(), gr.skip(), gr.skip())
