@@ -237,19 +237,22 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
     found = (not (thresholds.refuse_mismatch and feats.mismatch)) if plan.groups else not is_not_found(feats, thresholds)
     hits, groups = retrieve(plan, searcher, cfg, filters) if found else (plain, [])
     missing: list[str] = []
+    topic = without_units(rewritten, units)
+
+    def similarity(texts):
+        return searcher.similarity(topic, texts)
+
     if found and groups:
         # Evidence, not scores: does the asked unit's own text hold a sentence that answers the question?
         kept = []
-        topic = without_units(rewritten, units)
-
-        def similarity(texts):
-            return searcher.similarity(topic, texts)
         for g_units, g_hits in zip(plan.groups, groups):
             if evidence(rewritten, g_hits, flatten(plan.groups), similarity) is None:
                 missing.append(_missing_label(g_hits, g_units, searcher))
             else:
                 kept.extend(g_hits)
         hits = _renumber(kept)
+    elif found and plan.intent.yesno and evidence(rewritten, hits, (), similarity) is None:
+        found = False  # 「有没有……」 is answered 「有」 only on a sentence that says so
     first = time.monotonic() - t0
 
     def state(markdown, sources, done=False, not_found=False, flagged=()):

@@ -155,3 +155,15 @@ def test_malformed_history_items_are_ignored(cfg):
     history = [("市统计局全年主动公开了多少条政府信息？", "915条[1]。"), "garbage", ("only-one",)]
     last = answer("那存在哪些问题？", FakeSearcher(), ExtractiveGenerator(), cfg, history=history)
     assert last.rewritten_query == "市统计局存在哪些问题？"
+
+
+def test_yes_no_question_answers_yes_first_only_on_a_sentence_that_says_so(cfg):
+    yes = answer("县住建局有没有成立法治政府建设领导小组？", FakeSearcher(), ExtractiveGenerator(), cfg)
+    assert yes.markdown.startswith("有。") and "领导小组" in yes.markdown and not yes.not_found
+    no = answer("县住建局有没有召开新闻发布会？", FakeSearcher(), ExtractiveGenerator(), cfg)
+    assert no.not_found and not no.markdown.startswith("有")
+
+
+def test_relative_year_is_read_against_the_latest_report_year_and_said(cfg):
+    last = answer("市统计局去年全年主动公开了多少条政府信息？", FakeSearcher(), ExtractiveGenerator(), cfg)
+    assert "“去年”按资料中最近的报告年份理解为2023年" in last.markdown and "915条" in last.markdown

@@ -236,8 +236,8 @@ def select(intent: Intent, cands: Sequence[Candidate], per_unit: bool = False) -
     per_unit (「哪些单位」「分别」): the best answering sentence of each report, one line per report.
     """
     cands = _on_role(intent, cands)
-    if intent.kind == "count" and any(answers(intent, c) for c in cands[:TOPIC_WINDOW]):
-        # A figure that names what was asked beats a better-scoring sentence with some other number.
+    if (intent.kind == "count" or intent.yesno) and any(answers(intent, c) for c in cands[:TOPIC_WINDOW]):
+        # A figure (or a 「有」) that names what was asked beats a better-scoring sentence about something else.
         cands = [c for c in cands if answers(intent, c)]
     if not cands or cands[0].score < MIN_SCORE:
         return []
