@@ -47,7 +47,7 @@ from .units import flatten, resolve_units, without_units
 __all__ = ["AnswerState", "Generator", "answer", "answer_stream", "make_generator", "validate_question"]
 
 RELATED_SHOWN = 3
-LIST_PASSAGES = 10  # a 「哪些单位」 question reads the best passage of this many reports
+LIST_PASSAGES = 12  # a 「哪些单位」 question reads the best passage of this many reports
 SNIPPET_CHARS = 80
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

@@ -14,13 +14,13 @@ from ..notfound import NOT_FOUND_TEXT
 from ..safety import is_planted
 
 MAX_CHARS = 300  # whole answer (a list question gets LIST_CHARS)
-LIST_CHARS = 600
+LIST_CHARS = 1000
 MAX_SENTENCE = 120  # longer sentences are cut to the clauses around the best match
 MIN_SCORE = 0.25  # below this the best sentence does not answer the question
 TOPIC_WINDOW = 8  # an on-topic sentence among this many best ones restricts the answer to on-topic sentences
 LEAD_IN_NOVELTY = 0.45  # below this share of new bigrams a sentence only restates the question
 OTHER_UNIT_PENALTY = 0.5  # the question names a unit and the passage is from another one
-LIST_UNITS = 8  # units listed at most in a 「哪些单位」 answer
+LIST_UNITS = 10  # units listed at most in a 「哪些单位」 answer
 MIN_TOPICAL = 0.3  # evidence must hold this share of the question's topic words
 MIN_FIGURE_TOPICAL = 0.2  # …and a figure's own clause this share: the lowest of the answerable figure questions of
 # eval/data/questions.jsonl (0.20); no-answer questions naming a unit there score 0.0
