@@ -37,7 +37,7 @@ def test_review_endpoint_explains_bad_input(app):
 
 @pytest.mark.browser
 def test_review_tab_shows_the_review_and_offers_the_docx(app, tmp_path):
-    from tests.browser_cdp import Browser, chromium_available
+    from tests.browser import Browser, chromium_available
 
     if not chromium_available():
         pytest.skip("/usr/bin/chromium is not installed")
@@ -46,9 +46,7 @@ def test_review_tab_shows_the_review_and_offers_the_docx(app, tmp_path):
         b.click_text("button[role=tab]", "报告审阅")
         draft = tmp_path / "草稿.txt"
         draft.write_bytes(DRAFT_NO_PROBLEMS.encode("gb18030"))  # an upload in GBK is decoded by the indexer's reader
-        doc = b.call("DOM.getDocument")
-        node = b.call("DOM.querySelector", nodeId=doc["root"]["nodeId"], selector="#review-file input[type=file]")
-        b.call("DOM.setFileInputFiles", nodeId=node["nodeId"], files=[str(draft)])
+        b.upload("#review-file input[type=file]", draft)
         b.wait_for("document.querySelector('#review-input textarea').value.startsWith('县民政局2024年')",
                    what="uploaded draft in the text box")
         b.click("#review-go")
