@@ -62,7 +62,7 @@ class SearchConfig:
     k: int = 5
     rrf_k: int = 60
     dense_weight: float = 1.0
-    bm25_weight: float = 1.0
+    bm25_weight: float = 1.5
     candidates: int = 50
 
 
