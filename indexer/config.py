@@ -255,3 +255,10 @@ def with_overrides(cfg: Config, **sections) -> Config:
     """Return a copy of cfg with some fields of some sections replaced, e.g. index={"dir": "x"}."""
     changes = {name: replace(getattr(cfg, name), **values) for name, values in sections.items()}
     return replace(cfg, **changes)
+
+
+def with_store_args(cfg: Config, store: str | None, milvus_uri: str | None) -> Config:
+    """Apply the --store and --milvus-uri command-line flags (a Milvus URI alone selects the Milvus store)."""
+    index = {"store": store or ("milvus" if milvus_uri else cfg.index.store)}
+    milvus = {"uri": milvus_uri} if milvus_uri else {}
+    return with_overrides(cfg, index=index, milvus=milvus)
