@@ -54,7 +54,7 @@ def _unavailable(cfg: Config):
     except (IndexDamagedError, IndexMissingError):
         raise
     except Exception as exc:  # pymilvus raises MilvusException, grpc errors, ConnectionError, ValueError on bad URIs
-        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        reason = str(getattr(exc, "message", "") or exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise StoreUnavailableError(
             f"无法连接 Milvus（{milvus_uri(cfg)}）：{reason}。请确认 Milvus 已启动、[milvus] uri 或 --milvus-uri 地址正确，"
             f"需要令牌时放在环境变量 {cfg.milvus.token_env} 中") from exc
@@ -284,10 +284,13 @@ class MilvusWriter:
                     rows = int(self.client.get_collection_stats(live).get("row_count", -1))
                     if rows != manifest.get("counts", {}).get("chunks"):
                         problems.append(f"{live}: 有 {rows} 条，清单记录为 {manifest.get('counts', {}).get('chunks')} 条")
-            for name in self._generations():
-                if name not in keep:
-                    self._drop(name)
+            self._prune(keep)
         return problems
+
+    def _prune(self, keep: set) -> None:
+        for name in self._generations():
+            if name not in keep:
+                self._drop(name)
 
     def _drop(self, name: str) -> None:
         for n in (name, _docs_name(name)):
@@ -359,4 +362,5 @@ class MilvusWriter:
                 client.create_alias(name, self.alias)
             else:
                 client.alter_alias(name, self.alias)
+            self._prune({name, previous})
         return self.location
