@@ -216,3 +216,16 @@ def test_unreachable_milvus_is_one_chinese_message(tiny_cfg, emb, capsys):
     err = capsys.readouterr().err
     assert err.startswith("错误: 无法连接 Milvus") and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
+
+
+def test_released_collections_are_loaded_on_open(tiny_cfg, emb, tmp_path):
+    from indexer.stores import milvus_store
+
+    cfg = milvus(tiny_cfg, tmp_path / "milvus.db")
+    build_index(cfg, embedder=emb)
+    name = Searcher.open(cfg, embedder=emb).gen_dir.name
+    client = milvus_store.connect(cfg)
+    for n in (name, f"{name}_docs"):  # as after a restart of Milvus, or a new process on a Milvus Lite file
+        client.release_collection(n)
+    assert Searcher.open(cfg, embedder=emb).search("主动公开政府信息", k=2)
+    assert build_index(cfg, embedder=emb).up_to_date

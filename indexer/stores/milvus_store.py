@@ -36,7 +36,7 @@ def connect(cfg: Config):
     with _clients_lock:
         client = _clients.get((uri, token))
         if client is None:
-            with _unavailable(cfg):
+            with _unavailable(cfg, connecting=True):
                 from pymilvus import MilvusClient
 
                 if not cfg.milvus.is_remote():
@@ -47,7 +47,7 @@ def connect(cfg: Config):
 
 
 @contextmanager
-def _unavailable(cfg: Config):
+def _unavailable(cfg: Config, connecting: bool = False):
     """Any failure talking to Milvus becomes one message naming the URI, never a traceback."""
     try:
         yield
@@ -55,8 +55,9 @@ def _unavailable(cfg: Config):
         raise
     except Exception as exc:  # pymilvus raises MilvusException, grpc errors, ConnectionError, ValueError on bad URIs
         reason = str(getattr(exc, "message", "") or exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        what = "无法连接 Milvus" if connecting else "Milvus 请求失败"
         raise StoreUnavailableError(
-            f"无法连接 Milvus（{milvus_uri(cfg)}）：{reason}。请确认 Milvus 已启动、[milvus] uri 或 --milvus-uri 地址正确，"
+            f"{what}（{milvus_uri(cfg)}）：{reason}。请确认 Milvus 已启动、[milvus] uri 或 --milvus-uri 地址正确，"
             f"需要令牌时放在环境变量 {cfg.milvus.token_env} 中") from exc
 
 
@@ -123,10 +124,18 @@ def _write_docs(client, name: str, blobs: dict[str, str]) -> None:
     client.insert(_docs_name(name), [{"key": "parts", "body": json.dumps(parts), "v": [0.0, 0.0]}])
 
 
+def _load(client, name: str) -> None:
+    """Collections come back released after a restart (or a new Milvus Lite process): searches need them loaded."""
+    state = client.get_load_state(name).get("state")
+    if getattr(state, "name", str(state)) != "Loaded":
+        client.load_collection(name)
+
+
 def _read_docs(client, name: str, which: tuple[str, ...]) -> dict[str, str] | None:
     """The named blobs of a generation, None when its records are absent or incomplete (a half-built generation)."""
     if not client.has_collection(_docs_name(name)):
         return None
+    _load(client, _docs_name(name))
     got = client.query(_docs_name(name), filter='key == "parts"', output_fields=["body"], consistency_level="Strong")
     if not got:
         return None
@@ -190,6 +199,7 @@ class MilvusStore:
             if name is None:
                 raise IndexMissingError(f"Milvus（{milvus_uri(cfg)}）中没有集合 {alias}（先运行 python -m indexer build --store milvus）")
             docs = _read_docs(client, name, ("manifest", "chunks", "reports", "vocab"))
+            _load(client, name)
         if docs is None:
             from .. import store
 
@@ -311,6 +321,7 @@ class MilvusWriter:
         n = int(manifest.get("counts", {}).get("chunks", 0))
         out = {}
         with _unavailable(self.cfg):
+            _load(self.client, live)
             for s in range(0, n, QUERY_ROWS):
                 for r in self.client.query(live, filter=f"id >= {s} and id < {s + QUERY_ROWS}", limit=QUERY_ROWS,
                                            output_fields=["text_key", "dense"], consistency_level="Strong"):
