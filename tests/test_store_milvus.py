@@ -229,3 +229,19 @@ def test_released_collections_are_loaded_on_open(tiny_cfg, emb, tmp_path):
         client.release_collection(n)
     assert Searcher.open(cfg, embedder=emb).search("主动公开政府信息", k=2)
     assert build_index(cfg, embedder=emb).up_to_date
+
+
+def test_embedded_lite_held_by_another_process_is_one_message(tiny_cfg, tmp_path):
+    from indexer.stores import milvus_store
+
+    db = tmp_path / "held.db"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pymilvus import MilvusClient; "
+                               f"MilvusClient({str(db)!r}); print('open', flush=True); time.sleep(120)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(StoreUnavailableError, match="只允许一个进程"):
+            milvus_store.connect(milvus(tiny_cfg, db))
+    finally:
+        holder.kill()
+        holder.wait()

@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 import numpy as np
 
 from ..config import Config
-from ..errors import IndexDamagedError, IndexMissingError, StoreUnavailableError
+from ..errors import AssistantError, IndexDamagedError, IndexMissingError, StoreUnavailableError
 from ..models import Chunk, Filters, Report
 from .base import FILTER_FIELDS, Ranked, text_key
 from .sparse import bm25_doc_vectors, dot, query_vector
@@ -51,10 +51,14 @@ def _unavailable(cfg: Config, connecting: bool = False):
     """Any failure talking to Milvus becomes one message naming the URI, never a traceback."""
     try:
         yield
-    except (IndexDamagedError, IndexMissingError):
+    except AssistantError:
         raise
     except Exception as exc:  # pymilvus raises MilvusException, grpc errors, ConnectionError, ValueError on bad URIs
         reason = str(getattr(exc, "message", "") or exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        if connecting and not cfg.milvus.is_remote():  # the lock error itself is raised in Lite's own server process
+            raise StoreUnavailableError(
+                f"无法打开 Milvus Lite 数据目录 {milvus_uri(cfg)}（{reason}）。嵌入式 Milvus Lite 只允许一个进程打开它；"
+                f"多个进程（例如应用的上传重建）共用时，请启动 python -m milvus_lite server 并把 uri 设为其 http 地址") from exc
         what = "无法连接 Milvus" if connecting else "Milvus 请求失败"
         raise StoreUnavailableError(
             f"{what}（{milvus_uri(cfg)}）：{reason}。请确认 Milvus 已启动、[milvus] uri 或 --milvus-uri 地址正确，"
