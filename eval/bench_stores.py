@@ -61,7 +61,7 @@ def _value(x):
     return x["mean"] if isinstance(x, dict) and "mean" in x else x
 
 
-def bench(n: int, uri: str, n_queries: int = 100, dim: int = 384, k: int = 10) -> dict:
+def bench(n: int, uri: str, n_queries: int = 100, dim: int = 384, k: int = 10, faiss_type: str = "flat") -> dict:
     """n synthetic chunks through both stores' writers and readers: build time, memory, p50/p95 with and without a
     filter, recall@k of the dense search against exact search over the filtered rows."""
     from indexer.models import Chunk, Filters
@@ -70,7 +70,7 @@ def bench(n: int, uri: str, n_queries: int = 100, dim: int = 384, k: int = 10) -
 
     from .bench import synthetic_vocab
 
-    cfg = load_config()
+    cfg = with_overrides(load_config(), index={"faiss_type": faiss_type})
     vectors = synthetic_vectors(n, dim)
     queries = synthetic_queries(vectors, n_queries)
     rng = np.random.default_rng(4)
@@ -86,7 +86,7 @@ def bench(n: int, uri: str, n_queries: int = 100, dim: int = 384, k: int = 10) -
     exact_all = np.argsort(-(queries @ vectors.T), axis=1)[:, :k]
     exact_flt = allowed[np.argsort(-(queries @ vectors[allowed].T), axis=1)[:, :k]]
     qtokens = [[vocab[j] for j in rng.zipf(1.3, 4) % len(vocab)] for _ in range(n_queries)]
-    out = {"n": n, "dim": dim, "queries": n_queries, "k": k, "filter_share": round(len(allowed) / n, 4), "stores": {}}
+    out = {"n": n, "dim": dim, "index": faiss_type, "queries": n_queries, "k": k, "filter_share": round(len(allowed) / n, 4), "stores": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for kind in ("faiss", "milvus"):
             rss0 = rss_mb()
@@ -126,13 +126,14 @@ def main(argv=None) -> int:
     b.add_argument("--n", type=int, default=100_000)
     b.add_argument("--uri", default="", help="Milvus 服务地址；默认在临时目录中用嵌入式 Milvus Lite")
     b.add_argument("--queries", type=int, default=100)
+    b.add_argument("--index", choices=["flat", "hnsw", "ivf"], default="flat", help="[index] faiss_type（两种存储相同）")
     for s in (a, b):
         s.add_argument("--out", type=Path, help="结果 JSON 文件")
     args = p.parse_args(argv)
     if args.cmd == "parity":
         result = parity(load_config(args.config), args.corpus, args.queries, args.uri, args.k)
     else:
-        result = bench(args.n, args.uri, args.queries)
+        result = bench(args.n, args.uri, args.queries, faiss_type=args.index)
     text = json.dumps(result, ensure_ascii=False, indent=1, default=float)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
