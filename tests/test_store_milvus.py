@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import socket
 import subprocess
 import sys
@@ -245,3 +246,25 @@ def test_embedded_lite_held_by_another_process_is_one_message(tiny_cfg, tmp_path
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_cli_builds_searches_and_checks_through_milvus(tiny_cfg, tmp_path, capsys, monkeypatch):
+    from indexer.__main__ import main
+
+    uri = str(tmp_path / "cli.db")
+    conf = tmp_path / "config.toml"
+    conf.write_text(f'[corpus]\ndir = "{tiny_cfg.corpus.dir}"\n[index]\ndir = "{tmp_path / "index"}"\n'
+                    f'[embedding]\nmodel = "fake"\n', encoding="utf-8")
+    monkeypatch.setattr("indexer.embed.load_embedder", lambda cfg: NoTieEmbedder())
+    assert main(["--config", str(conf), "build", "--milvus-uri", uri]) == 0
+    assert not (tmp_path / "index" / "CURRENT").exists()  # nothing went to the FAISS directory
+    assert main(["--config", str(conf), "search", "行政处罚案件", "--json", "-k", "2", "--store", "milvus",
+                 "--milvus-uri", uri]) == 0
+    out = capsys.readouterr().out.strip().splitlines()[-1]
+    assert json.loads(out)["hits"][0]["unit"] == "县住建局"
+    assert main(["--config", str(conf), "stats", "--milvus-uri", uri]) == 0
+    assert "Milvus flat" in capsys.readouterr().out
+    conf.write_text(conf.read_text(encoding="utf-8").replace("[index]\n", '[index]\nstore = "milvus"\n')
+                    + f'[milvus]\nuri = "{uri}"\n', encoding="utf-8")
+    assert main(["--config", str(conf), "check"]) == 0
+    assert "索引完好" in capsys.readouterr().out
