@@ -110,6 +110,12 @@ def test_embedded_lite_gives_the_faiss_results(tiny_cfg, emb, tmp_path):
     some = f.chunks[3]
     assert m.chunk(some.chunk_id) == some and m.report(some.report_id) == f.report(some.report_id)
     assert m.unknown_share("主动公开 火星 探测器") == f.unknown_share("主动公开 火星 探测器") > 0
+    from indexer.stores.base import ChunkStore, StoreWriter
+    from indexer.stores.faiss_store import FaissWriter
+    from indexer.stores.milvus_store import MilvusWriter
+
+    assert isinstance(f.store, ChunkStore) and isinstance(m.store, ChunkStore)
+    assert isinstance(FaissWriter(tiny_cfg, tmp_path), StoreWriter) and isinstance(MilvusWriter(mcfg), StoreWriter)
     stats = m.stats()
     assert stats["store"] == "milvus" and stats["chunks"] == len(f.chunks) and stats["reports"] == 3
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import PurePath
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -12,6 +12,7 @@ FILTER_FIELDS = ("unit", "level", "year", "topic", "section_role", "report_id")
 Ranked = list[tuple[int, float]]  # (row in ChunkStore.chunks, score), best first
 
 
+@runtime_checkable
 class ChunkStore(Protocol):
     """One live generation, read-only: chunk rows, report records, dense and sparse (BM25) search with filters."""
 
@@ -38,6 +39,7 @@ class ChunkStore(Protocol):
     def size_bytes(self) -> int: ...
 
 
+@runtime_checkable
 class StoreWriter(Protocol):
     """Writes whole generations; a reader keeps answering from the previous one until the switch."""
 
