@@ -167,7 +167,7 @@ def test_alias_switches_only_to_a_complete_collection(tiny_cfg, emb, tmp_path, m
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(milvus_store, "_write_docs", boom)  # rows inserted, records never written
+    monkeypatch.setattr(milvus_store, "write_docs", boom)  # rows inserted, records never written
     with pytest.raises(StoreUnavailableError, match="disk full"):
         build_index(cfg, embedder=emb)
     monkeypatch.undo()

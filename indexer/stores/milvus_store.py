@@ -14,9 +14,9 @@ from ..config import Config
 from ..errors import AssistantError, IndexDamagedError, IndexMissingError, StoreUnavailableError
 from ..models import Chunk, Filters, Report
 from .base import FILTER_FIELDS, Ranked, text_key
+from .milvus_records import docs_name, ensure_loaded, jsonl, read_docs, write_docs
 from .sparse import bm25_doc_vectors, dot, query_vector
 
-PIECE_CHARS = 16000  # a VARCHAR holds at most 65535 bytes: 16000 characters of up to 4 UTF-8 bytes each
 INSERT_ROWS = 2000
 QUERY_ROWS = 5000
 _VARCHAR = ("unit", "level", "topic", "section_role", "report_id")  # filterable; stored whole (never cut: filters match)
@@ -102,67 +102,6 @@ def _search_params(cfg: Config, n: int) -> dict:
     return {"metric_type": "IP"}
 
 
-# -- records kept with the collection ------------------------------------------------------------------------------
-def _docs_name(name: str) -> str:
-    return f"{name}_docs"
-
-
-def _write_docs(client, name: str, blobs: dict[str, str]) -> None:
-    """Manifest, chunk and report records and the BM25 vocabulary, in pieces; "parts" last marks them complete."""
-    from pymilvus import DataType, MilvusClient
-
-    schema = MilvusClient.create_schema(auto_id=False)
-    schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=128)
-    schema.add_field("body", DataType.VARCHAR, max_length=65535)
-    schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)  # Milvus requires a vector field in every collection
-    params = client.prepare_index_params()
-    params.add_index("v", index_type="FLAT", metric_type="L2")
-    client.create_collection(_docs_name(name), schema=schema, index_params=params, consistency_level="Strong")
-    parts, rows = {}, []
-    for blob, text in blobs.items():
-        pieces = [text[i:i + PIECE_CHARS] for i in range(0, len(text), PIECE_CHARS)] or [""]
-        parts[blob] = len(pieces)
-        rows += [{"key": f"{blob}:{i}", "body": p, "v": [0.0, 0.0]} for i, p in enumerate(pieces)]
-    for s in range(0, len(rows), 200):
-        client.insert(_docs_name(name), rows[s:s + 200])
-    client.insert(_docs_name(name), [{"key": "parts", "body": json.dumps(parts), "v": [0.0, 0.0]}])
-
-
-def _load(client, name: str) -> None:
-    """Collections come back released after a restart (or a new Milvus Lite process): searches need them loaded."""
-    state = client.get_load_state(name).get("state")
-    if getattr(state, "name", str(state)) != "Loaded":
-        client.load_collection(name)
-
-
-def _read_docs(client, name: str, which: tuple[str, ...]) -> dict[str, str] | None:
-    """The named blobs of a generation, None when its records are absent or incomplete (a half-built generation)."""
-    if not client.has_collection(_docs_name(name)):
-        return None
-    _load(client, _docs_name(name))
-    got = client.query(_docs_name(name), filter='key == "parts"', output_fields=["body"], consistency_level="Strong")
-    if not got:
-        return None
-    parts = json.loads(got[0]["body"])
-    out = {}
-    for blob in which:
-        keys = [f"{blob}:{i}" for i in range(parts.get(blob, 0))]
-        bodies = {}
-        for s in range(0, len(keys), 100):
-            batch = keys[s:s + 100]
-            for row in client.query(_docs_name(name), filter=f"key in {json.dumps(batch)}", output_fields=["key", "body"],
-                                    limit=len(batch), consistency_level="Strong"):
-                bodies[row["key"]] = row["body"]
-        if len(bodies) != len(keys):
-            return None
-        out[blob] = "".join(bodies[k] for k in keys)
-    return out
-
-
-def _jsonl(rows) -> str:
-    return "\n".join(json.dumps(r, ensure_ascii=False) for r in rows)
-
-
 def _live(client, alias: str) -> str | None:
     """The collection the alias points at, None when the alias does not exist yet."""
     got = client.list_aliases()  # describe_alias on an unknown alias logs an RPC error before raising
@@ -202,8 +141,8 @@ class MilvusStore:
             name = _live(client, alias)
             if name is None:
                 raise IndexMissingError(f"Milvus（{milvus_uri(cfg)}）中没有集合 {alias}（先运行 python -m indexer build --store milvus）")
-            docs = _read_docs(client, name, ("manifest", "chunks", "reports", "vocab"))
-            _load(client, name)
+            docs = read_docs(client, name, ("manifest", "chunks", "reports", "vocab"))
+            ensure_loaded(client, name)
         if docs is None:
             from .. import store
 
@@ -289,7 +228,7 @@ class MilvusWriter:
             keep = {live}
             problems = []
             if live is not None:
-                docs = _read_docs(self.client, live, ("manifest",))
+                docs = read_docs(self.client, live, ("manifest",))
                 if docs is None:
                     problems.append(f"{live}_docs: 记录缺失或不完整")
                 else:
@@ -307,14 +246,14 @@ class MilvusWriter:
                 self._drop(name)
 
     def _drop(self, name: str) -> None:
-        for n in (name, _docs_name(name)):
+        for n in (name, docs_name(name)):
             if self.client.has_collection(n):
                 self.client.drop_collection(n)
 
     def current_manifest(self) -> dict | None:
         with _unavailable(self.cfg):
             live = _live(self.client, self.alias)
-            docs = _read_docs(self.client, live, ("manifest",)) if live else None
+            docs = read_docs(self.client, live, ("manifest",)) if live else None
         return json.loads(docs["manifest"]) if docs else None
 
     def previous_vectors(self, fingerprint: dict) -> dict[str, np.ndarray]:
@@ -325,7 +264,7 @@ class MilvusWriter:
         n = int(manifest.get("counts", {}).get("chunks", 0))
         out = {}
         with _unavailable(self.cfg):
-            _load(self.client, live)
+            ensure_loaded(self.client, live)
             for s in range(0, n, QUERY_ROWS):
                 for r in self.client.query(live, filter=f"id >= {s} and id < {s + QUERY_ROWS}", limit=QUERY_ROWS,
                                            output_fields=["text_key", "dense"], consistency_level="Strong"):
@@ -363,10 +302,10 @@ class MilvusWriter:
             manifest = {**manifest, "format_version": FORMAT_VERSION, "generation": name,
                         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         "store": {"kind": "milvus", "collection": name, "previous": previous}}
-            _write_docs(client, name, {
+            write_docs(client, name, {
                 "manifest": json.dumps(manifest, ensure_ascii=False),
-                "chunks": _jsonl(c.to_json() for c in chunks),
-                "reports": _jsonl(report_record(r) for r in reports),
+                "chunks": jsonl(c.to_json() for c in chunks),
+                "reports": jsonl(report_record(r) for r in reports),
                 "vocab": json.dumps(vocab, ensure_ascii=False),
             })
             client.flush(name)
