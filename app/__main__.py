@@ -30,6 +30,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--config", type=Path, help="配置文件（默认仓库中的 config.toml）")
     p.add_argument("--backend", choices=["extractive", "endpoint", "local", "auto"], help="回答后端")
     p.add_argument("--auth", help="登录用户 name:pw[,name2:pw2]（也可用环境变量 APP_USERS 或 [app] users）")
+    p.add_argument("--store", choices=["faiss", "milvus"], help="索引存储（默认 config.toml [index] store）")
+    p.add_argument("--milvus-uri", help="Milvus 地址：Milvus Lite 路径或 http://主机:端口（默认 config.toml [milvus] uri）")
     p.add_argument("--no-build", action="store_true", help="索引不存在时不自动构建，直接报错")
     return p.parse_args(argv)
 
@@ -74,14 +76,14 @@ def _query_batcher(cfg):
 
 
 def main(argv=None) -> int:
-    from indexer.config import load_config, with_overrides
+    from indexer.config import load_config, with_overrides, with_store_args
 
     args = parse_args(argv)
     # One line per handled user error (app.ui.register_api); tracebacks only for real faults.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
-        cfg = load_config(args.config)
+        cfg = with_store_args(load_config(args.config), args.store, args.milvus_uri)
         if args.backend:
             cfg = with_overrides(cfg, llm={"backend": args.backend})
         users = parse_users(args.auth or os.environ.get("APP_USERS") or cfg.app.users)

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import load_config
+from .config import load_config, with_store_args
 from .errors import AssistantError
 from .models import Filters
 
@@ -100,7 +100,8 @@ def cmd_stats(cfg, args) -> int:
         print(json.dumps(stats, ensure_ascii=False, indent=2))
         return 0
     print(f"报告 {stats['reports']} 篇，章节 {stats['sections']} 个，文本块 {stats['chunks']} 个")
-    print(f"模型 {stats['model']}（{stats['dim']} 维），FAISS {stats['faiss_type']}，索引 {stats['index_bytes'] / 1e6:.1f} MB")
+    kind = "Milvus" if stats.get("store") == "milvus" else "FAISS"
+    print(f"模型 {stats['model']}（{stats['dim']} 维），{kind} {stats['faiss_type']}，索引 {stats['index_bytes'] / 1e6:.1f} MB")
     print(f"构建于 {stats['built_at']}，目录 {stats['index_dir']}")
     for title, key in (("按单位", "per_unit"), ("按主题", "per_topic"), ("按章节类型", "per_role")):
         print(f"{title}: " + "，".join(f"{k} {v}" for k, v in stats[key].items()))
@@ -115,6 +116,10 @@ def cmd_check(cfg, args) -> int:
     from .reader import Searcher
     from .store import current_generation, damage_message, load_manifest, verify_generation
 
+    if cfg.index.store == "milvus":  # no files here: opening checks the manifest, records and row counts
+        stats = Searcher.open(cfg).stats()
+        print(f"索引完好: {stats['index_dir']}（{stats['chunks']} 个文本块，行数与清单一致）")
+        return 0
     root = Path(args.index) if args.index else cfg.path(cfg.index.dir)
     gen = current_generation(root)
     if gen is None:
@@ -157,9 +162,13 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--index", type=Path)
     c.add_argument("--no-open", dest="open", action="store_false", help="只校验文件，不加载索引")
 
+    for p in (b, s, st):
+        p.add_argument("--store", choices=["faiss", "milvus"], help="索引存储（默认取配置 [index] store）")
+        p.add_argument("--milvus-uri", help="Milvus 地址：Milvus Lite 路径或 http://主机:端口（默认取配置 [milvus] uri）")
+
     args = parser.parse_args(argv)
     try:
-        cfg = load_config(args.config)
+        cfg = with_store_args(load_config(args.config), getattr(args, "store", None), getattr(args, "milvus_uri", None))
         commands = {"build": cmd_build, "search": cmd_search, "stats": cmd_stats, "check": cmd_check}
         return commands[args.command](cfg, args)
     except AssistantError as exc:

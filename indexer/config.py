@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -54,6 +55,20 @@ class IndexConfig:
     hnsw_ef_search: int = 128
     ivf_nlist: int = 1024
     ivf_nprobe: int = 16
+    store: str = "faiss"  # "milvus": vectors, BM25 and records in a Milvus collection ([milvus])
+
+
+@dataclass(frozen=True)
+class MilvusConfig:
+    """Where the Milvus store lives: a Milvus Lite path, or http(s)://host:port of a server or cluster."""
+
+    uri: str = "data/milvus.db"
+    collection: str = "reports"  # the alias readers open; each build writes a new collection behind it
+    token_env: str = "MILVUS_TOKEN"  # environment variable holding "user:password" or an API key; never the file
+    timeout_s: float = 10
+
+    def is_remote(self) -> bool:
+        return self.uri.startswith(("http://", "https://", "tcp://", "grpc://", "unix:"))
 
 
 @dataclass(frozen=True)
@@ -110,6 +125,7 @@ class Config:
     llm: LLMConfig = field(default_factory=LLMConfig)
     answer: AnswerConfig = field(default_factory=AnswerConfig)
     app: AppConfig = field(default_factory=AppConfig)
+    milvus: MilvusConfig = field(default_factory=MilvusConfig)
     root: Path = REPO_ROOT
 
     def path(self, value: str) -> Path:
@@ -127,12 +143,13 @@ DATA_KEYS = {("parse", "mask_map"), ("answer", "min_score"), ("answer", "min_bm2
 _CHOICES = {
     ("search", "mode"): ("hybrid", "dense", "bm25"),
     ("index", "faiss_type"): ("flat", "hnsw", "ivf"),
+    ("index", "store"): ("faiss", "milvus"),
     ("llm", "backend"): ("extractive", "endpoint", "local", "auto"),
 }
 _POSITIVE = {("corpus", "max_file_mb"), ("chunk", "max_chars"), ("embedding", "batch_size"), ("index", "hnsw_m"),
              ("index", "hnsw_ef_search"), ("index", "ivf_nlist"), ("index", "ivf_nprobe"), ("search", "k"),
              ("search", "candidates"), ("llm", "timeout_s"), ("llm", "max_tokens"), ("app", "max_upload_mb"),
-             ("app", "max_question_chars")}
+             ("app", "max_question_chars"), ("milvus", "timeout_s")}
 _RANGES = {  # inclusive bounds
     ("parse", "near_duplicate_threshold"): (0, 1), ("answer", "min_coverage"): (0, 1),
     ("answer", "max_unknown"): (0, 1), ("llm", "temperature"): (0, 2), ("app", "port"): (1, 65535),
@@ -174,6 +191,8 @@ def _range_problem(key: tuple[str, str], value) -> str | None:
     lo, hi = _RANGES.get(key, (None, None))
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         return f"必须在 {lo if lo is not None else '-∞'} 到 {hi if hi is not None else '+∞'} 之间，而不是 {value!r}"
+    if key == ("milvus", "collection") and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,180}", value):
+        return f"只能由字母、数字和下划线组成且不以数字开头，而不是 {value!r}"
     if key == ("corpus", "extensions") and not all(e.startswith(".") for e in value):
         return "每项都应以 . 开头，例如 \".txt\""
     return None
@@ -237,3 +256,10 @@ def with_overrides(cfg: Config, **sections) -> Config:
     """Return a copy of cfg with some fields of some sections replaced, e.g. index={"dir": "x"}."""
     changes = {name: replace(getattr(cfg, name), **values) for name, values in sections.items()}
     return replace(cfg, **changes)
+
+
+def with_store_args(cfg: Config, store: str | None, milvus_uri: str | None) -> Config:
+    """Apply the --store and --milvus-uri command-line flags (a Milvus URI alone selects the Milvus store)."""
+    index = {"store": store or ("milvus" if milvus_uri else cfg.index.store)}
+    milvus = {"uri": milvus_uri} if milvus_uri else {}
+    return with_overrides(cfg, index=index, milvus=milvus)

@@ -39,3 +39,7 @@ class QueryError(AssistantError):
 
 class GenerationError(AssistantError):
     """The answer back-end failed: server down, timeout, bad response."""
+
+
+class StoreUnavailableError(AssistantError):
+    """The configured index store (a Milvus server or cluster) cannot be reached or refused a request."""

@@ -16,10 +16,11 @@ from typing import Callable
 import numpy as np
 
 from .config import Config
-from .errors import CorpusError, IndexDamagedError, InputFileError
+from .errors import CorpusError, InputFileError
 from .models import Chunk, Report
-from .store import (FORMAT_VERSION, current_generation, load_manifest, read_jsonl, remove_leftovers,
-                    verify_generation, write_generation)
+from .store import FORMAT_VERSION
+from .stores import open_writer
+from .stores.base import text_key as _text_key
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -176,44 +177,6 @@ def parse_corpus(files: list[Path], root: Path, cfg: Config, progress: Progress 
     return reports, skipped, per_file
 
 
-def _previous_vectors(index_root: Path, fingerprint: dict) -> dict[str, np.ndarray]:
-    """Vectors of the current generation keyed by the hash of their embedded text, when settings match."""
-    try:
-        gen = current_generation(index_root)
-        manifest = load_manifest(gen) if gen is not None else None
-    except IndexDamagedError:
-        return {}
-    if manifest is None or manifest.get("settings") != fingerprint:
-        return {}
-    damaged = {f.rsplit("/", 1)[-1] for f, _ in verify_generation(gen, manifest, full=True)}
-    if damaged & {"chunks.jsonl", "embeddings.npy"}:
-        return {}
-    try:
-        vectors = np.load(gen / "embeddings.npy")
-        rows = read_jsonl(gen / "chunks.jsonl")
-    except (OSError, ValueError):  # an old generation without checksums may still be damaged
-        return {}
-    if len(rows) != len(vectors):
-        return {}
-    return {_text_key(r["search_text"]): vectors[i] for i, r in enumerate(rows)}
-
-
-def _damage(index_root: Path) -> list[str]:
-    """What is wrong with the current generation (every checksum), or [] when it is intact or absent."""
-    try:
-        gen = current_generation(index_root)
-        if gen is None:
-            return []
-        problems = verify_generation(gen, load_manifest(gen), full=True)
-    except IndexDamagedError as exc:
-        return [str(exc).split("。")[0]]
-    return [f"{f}: {why}" for f, why in problems]
-
-
-def _text_key(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
-
-
 def embed_chunks(chunks: list[Chunk], embedder, previous: dict[str, np.ndarray], batch_size: int,
                  progress: Progress | None = None) -> tuple[np.ndarray, int]:
     """Vectors for every chunk, reusing previous ones for unchanged text; returns (vectors, newly embedded)."""
@@ -270,8 +233,8 @@ def build_index(cfg: Config, corpus_dir: Path | None = None, index_dir: Path | N
     fingerprint = settings_fingerprint(cfg, model_name, chunker_name)
 
     with _build_lock(index_root):
-        remove_leftovers(index_root)  # a killed build's half-written generation, even when nothing else changes
-        damage = _damage(index_root)
+        writer = open_writer(cfg, index_root)
+        damage = writer.prepare()
         skipped, per_file, hashes = [], [], {}
         if reports is None:
             files, skipped = walk_corpus(corpus_root, cfg.corpus.extensions)
@@ -280,15 +243,14 @@ def build_index(cfg: Config, corpus_dir: Path | None = None, index_dir: Path | N
             skipped += [(str(p.relative_to(corpus_root)), f"文件超过 {cfg.corpus.max_file_mb:g} MB 上限") for p in too_big]
             files = [p for p in files if p not in too_big]
             hashes = _file_hashes(files, corpus_root)
-            gen = None if damage else current_generation(index_root)
-            if gen is not None and not force:
-                old = load_manifest(gen)
+            old = None if damage else writer.current_manifest()
+            if old is not None and not force:
                 if (old.get("settings") == fingerprint and old.get("corpus") == str(corpus_root.resolve()) and old.get("files") == hashes
                         and old.get("code") == code_fingerprint()
                         and old.get("skipped_files") == [list(s) for s in skipped]):
                     return BuildSummary(len(files), old["counts"]["reports"], old["counts"]["sections"],
                                         old["counts"]["chunks"], 0, old["counts"]["chunks"],
-                                        time.perf_counter() - t0, str(index_root), up_to_date=True,
+                                        time.perf_counter() - t0, writer.location, up_to_date=True,
                                         skipped=tuple(map(tuple, old.get("skipped", []))))
             if not files and not skipped:
                 raise CorpusError(f"语料目录中没有可读的报告文件（支持 {', '.join(cfg.corpus.extensions)}）: {corpus_root}")
@@ -303,7 +265,7 @@ def build_index(cfg: Config, corpus_dir: Path | None = None, index_dir: Path | N
         duplicates = [(r.source_file, r.title) for r in parsed
                       if (r.source_file, r.report_id) not in kept and r.report_id in kept_ids]
         chunks = chunker(unique) if chunker else chunk_reports(unique, cfg.chunk, cfg.parse.mask_map)
-        previous = {} if force else _previous_vectors(index_root, fingerprint)
+        previous = {} if force else writer.previous_vectors(fingerprint)
         if embedder is None and (not previous or any(_text_key(c.search_text) not in previous for c in chunks)):
             from .embed import load_embedder
 
@@ -326,11 +288,11 @@ def build_index(cfg: Config, corpus_dir: Path | None = None, index_dir: Path | N
             "skipped": [list(s) for s in skipped],
             "counts": {"files": len(per_file), "reports": len(unique), "sections": n_sections, "chunks": len(chunks)},
         }
-        gen = write_generation(index_root, chunks, vectors, unique, manifest, cfg.index, tokens)
+        location = writer.write(chunks, vectors, unique, manifest, tokens)
         if progress:
             progress("写入索引", 1, 1)
     return BuildSummary(len(per_file), len(unique), n_sections, len(chunks), embedded, len(chunks) - embedded,
-                        time.perf_counter() - t0, str(gen.parent), skipped=tuple(skipped),
+                        time.perf_counter() - t0, location, skipped=tuple(skipped),
                         duplicates=tuple(duplicates), per_file=tuple(per_file), repaired=tuple(damage))
 
 

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import numpy as np
 
 from .config import Config
-from .errors import IndexDamagedError, IndexMismatchError, IndexMissingError, QueryError
+from .errors import IndexMismatchError, QueryError
 from .models import Chunk, Filters, Hit
-from .store import (current_generation, damage_message, dir_size, load_manifest, read_jsonl, reading,
-                    tune_faiss_index, verify_generation)
+from .stores.base import ChunkStore
 
 MODES = ("hybrid", "dense", "bm25")
 MAX_QUERY_CHARS = 2000
@@ -24,52 +23,31 @@ class Searcher:
     .report(report_id) -> dict with text, sections and chunk spans; .reports(filters); .facets(); .stats().
     """
 
-    def __init__(self, cfg: Config, gen_dir: Path, manifest: dict, embedder=None):
-        import bm25s
-        import faiss
-
+    def __init__(self, cfg: Config, store: ChunkStore, embedder=None):
         self.cfg = cfg
-        self.gen_dir = gen_dir
-        self.manifest = manifest
-        with reading(gen_dir, "chunks.jsonl"):
-            self.chunks: list[Chunk] = [Chunk.from_json(r) for r in read_jsonl(gen_dir / "chunks.jsonl")]
+        self.store = store
+        self.manifest = store.manifest
+        self.chunks: list[Chunk] = store.chunks
         self._by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
-        with reading(gen_dir, "reports.jsonl"):
-            self._reports = {r["report_id"]: r for r in read_jsonl(gen_dir / "reports.jsonl")}
-        with reading(gen_dir, "faiss.index"):
-            self._faiss = faiss.read_index(str(gen_dir / "faiss.index"))
-        tune_faiss_index(self._faiss, cfg.index)
-        with reading(gen_dir, "embeddings.npy"):
-            self._vectors = np.load(gen_dir / "embeddings.npy", mmap_mode="r")
-        with reading(gen_dir, "bm25"):
-            self._bm25 = bm25s.BM25.load(str(gen_dir / "bm25"), show_progress=False, verbosity=0)
-        self._vocab = self._bm25.vocab_dict
-        # Sizes can match while rows are lost (an old manifest without sizes, an emptied file): counts must agree.
-        want = manifest.get("counts", {}).get("chunks")
-        for name, n in (("chunks.jsonl", len(self.chunks)), ("faiss.index", self._faiss.ntotal),
-                        ("embeddings.npy", len(self._vectors))):
-            if want is not None and n != want:
-                raise IndexDamagedError(damage_message(gen_dir.parent, [(f"{gen_dir.name}/{name}",
-                                                                          f"有 {n} 条，清单记录为 {want} 条")]))
+        self._reports = store.reports
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
         self._facets: dict | None = None
         self._spans: dict[str, list[dict]] | None = None
-        self._columns = {name: np.array([getattr(c, name) for c in self.chunks], dtype=object)
-                         for name in ("unit", "level", "year", "topic", "section_role", "report_id")}
+
+    @property
+    def gen_dir(self) -> PurePath:
+        """Where the live generation is (a directory, or milvus URI/collection): messages and cache keys."""
+        return self.store.location
 
     @classmethod
     def open(cls, cfg: Config, index_dir: Path | None = None, embedder=None) -> "Searcher":
         from .pipeline import settings_fingerprint
+        from .stores import open_store
 
-        root = Path(index_dir) if index_dir else cfg.path(cfg.index.dir)
-        gen = current_generation(root)
-        if gen is None:
-            raise IndexMissingError(f"索引不存在: {root}（先运行 python -m indexer build）")
-        manifest = load_manifest(gen)
-        problems = verify_generation(gen, manifest)  # sizes only: cheap; checksums in `python -m indexer check`
-        if problems:
-            raise IndexDamagedError(damage_message(root, problems))
+        store = open_store(cfg, index_dir)
+        root = store.location.parent
+        manifest = store.manifest
         have = manifest.get("settings", {})
         model = embedder.name if embedder is not None else cfg.embedding.model
         want = settings_fingerprint(cfg, model, have.get("chunk", {}).get("chunker", "section"))
@@ -79,7 +57,7 @@ class Searcher:
             raise IndexMismatchError(f"索引 {root} 与当前配置不一致（{detail}）。请重新构建: python -m indexer build")
         if embedder is not None and int(embedder.dim) != int(manifest["dim"]):
             raise IndexMismatchError(f"索引向量维度为 {manifest['dim']}，模型维度为 {embedder.dim}，请重新构建索引")
-        return cls(cfg, gen, manifest, embedder)
+        return cls(cfg, store, embedder)
 
     # -- embedding ---------------------------------------------------------------------------------------------
     def _get_embedder(self):
@@ -96,42 +74,6 @@ class Searcher:
         return self._embedder
 
     # -- search ------------------------------------------------------------------------------------------------
-    def _mask(self, filters: Filters | None) -> np.ndarray | None:
-        if filters is None or filters.is_empty():
-            return None
-        mask = np.ones(len(self.chunks), dtype=bool)
-        for name in ("unit", "level", "year", "topic", "section_role", "report_id"):
-            wanted = getattr(filters, name)
-            if wanted:
-                mask &= np.isin(self._columns[name], np.array(list(wanted), dtype=object))
-        return mask
-
-    def _dense(self, qvecs: np.ndarray, n: int, mask: np.ndarray | None) -> list[list[tuple[int, float]]]:
-        import faiss
-
-        if not len(self.chunks) or n <= 0:
-            return [[] for _ in range(len(qvecs))]
-        params = None
-        if mask is not None:
-            ids = np.flatnonzero(mask).astype(np.int64)
-            if not len(ids):
-                return [[] for _ in range(len(qvecs))]
-            sel = faiss.IDSelectorBatch(ids)
-            if hasattr(self._faiss, "nprobe"):  # IVF refuses the generic parameter type
-                params = faiss.SearchParametersIVF(sel=sel, nprobe=self._faiss.nprobe)
-            else:
-                params = faiss.SearchParameters(sel=sel)
-            n = min(n, len(ids))
-        scores, idx = self._faiss.search(np.ascontiguousarray(qvecs, dtype=np.float32), min(n, len(self.chunks)),
-                                         params=params)
-        return [[(int(i), float(s)) for i, s in zip(row_i, row_s) if i >= 0] for row_i, row_s in zip(idx, scores)]
-
-    def _bm25_scores(self, tokens: list[str]) -> np.ndarray:
-        known = [t for t in tokens if t in self._vocab]
-        if not known:
-            return np.zeros(len(self.chunks), dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)[: len(self.chunks)]
-
     def search_batch(self, queries: list[str], k: int | None = None, mode: str | None = None,
                      filters: Filters | None = None) -> list[list[Hit]]:
         from .parse import searchable
@@ -150,28 +92,20 @@ class Searcher:
             if len(q) > MAX_QUERY_CHARS:
                 raise QueryError(f"查询过长（{len(q)} 字，上限 {MAX_QUERY_CHARS} 字）")
         texts = [searchable(q.strip(), self.cfg.parse.mask_map) for q in queries]
-        mask = self._mask(filters)
         n_cand = max(k, self.cfg.search.candidates)
+        n = n_cand if mode == "hybrid" else k
+        none: list[list[tuple[int, float]]] = [[] for _ in texts]
 
-        dense_lists: list[list[tuple[int, float]]] = [[] for _ in texts]
-        qvecs = None
+        dense_lists, bm25_lists, qvecs, tokens = none, none, None, None
         if mode in ("dense", "hybrid") and texts:
             qvecs = self._get_embedder().encode_queries(texts)
-            dense_lists = self._dense(qvecs, n_cand if mode == "hybrid" else k, mask)
-        bm25_all: list[np.ndarray | None] = [None] * len(texts)
-        bm25_lists: list[list[tuple[int, float]]] = [[] for _ in texts]
+            dense_lists = self.store.dense_search(qvecs, n, filters)
         if mode in ("bm25", "hybrid"):
-            for qi, toks in enumerate(tokenize_batch(texts)):
-                scores = self._bm25_scores(toks)
-                if mask is not None:
-                    scores = np.where(mask, scores, -np.inf)
-                bm25_all[qi] = scores
-                top = np.argsort(-scores, kind="stable")[: (n_cand if mode == "hybrid" else k)]
-                bm25_lists[qi] = [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+            tokens = tokenize_batch(texts)
+            bm25_lists = self.store.sparse_search(tokens, n, filters)
 
         results = []
         for qi in range(len(texts)):
-            dense = dict(dense_lists[qi])
             if mode == "dense":
                 ranked = dense_lists[qi]
             elif mode == "bm25":
@@ -179,14 +113,15 @@ class Searcher:
             else:
                 ranked = rrf([[i for i, _ in dense_lists[qi]], [i for i, _ in bm25_lists[qi]]],
                              [self.cfg.search.dense_weight, self.cfg.search.bm25_weight], self.cfg.search.rrf_k)
-            hits = []
-            for rank, (i, score) in enumerate(ranked[:k], start=1):
-                d = dense.get(i)
-                if d is None and qvecs is not None:
-                    d = float(np.dot(self._vectors[i], qvecs[qi]))  # fused from BM25 alone: cosine still useful
-                b = bm25_all[qi][i] if bm25_all[qi] is not None else None
-                hits.append(Hit(rank, float(score), self.chunks[i], d, None if b is None else float(b)))
-            results.append(hits)
+            ranked = ranked[:k]
+            rows = [i for i, _ in ranked]
+            dense = dict(dense_lists[qi])
+            if qvecs is not None:  # fused from BM25 alone: cosine still useful
+                missing = [i for i in rows if i not in dense]
+                dense.update(zip(missing, self.store.dense_scores(qvecs[qi], missing)))
+            bm25 = dict(zip(rows, self.store.sparse_scores(tokens[qi], rows))) if tokens is not None else {}
+            results.append([Hit(rank, float(score), self.chunks[i], dense.get(i), bm25.get(i))
+                            for rank, (i, score) in enumerate(ranked, start=1)])
         return results
 
     def search(self, query: str, k: int | None = None, mode: str | None = None,
@@ -210,7 +145,7 @@ class Searcher:
         from .tokenize import tokenize
 
         words = [t for t in tokenize(searchable(query, self.cfg.parse.mask_map)) if len(t) > 1]
-        return sum(t not in self._vocab for t in words) / len(words) if words else 0.0
+        return sum(not self.store.known(t) for t in words) / len(words) if words else 0.0
 
     # -- browsing ----------------------------------------------------------------------------------------------
     def chunk(self, chunk_id: str) -> Chunk:
@@ -246,7 +181,7 @@ class Searcher:
     def facets(self) -> dict:
         if self._facets is None:  # asked on every question (unit names for follow-ups): compute once
             def values(name):
-                return sorted({v for v in self._columns[name] if v not in (None, "")}, key=str)
+                return sorted({getattr(c, name) for c in self.chunks} - {None, ""}, key=str)
 
             self._facets = {name: values(name) for name in ("unit", "level", "year", "topic", "section_role")}
         return {k: list(v) for k, v in self._facets.items()}
@@ -259,8 +194,9 @@ class Searcher:
             "model": self.manifest["settings"]["model"],
             "dim": self.manifest["dim"],
             "faiss_type": self.manifest.get("faiss_type"),
-            "index_bytes": dir_size(self.gen_dir),
+            "index_bytes": self.store.size_bytes(),
             "index_dir": str(self.gen_dir.parent),
+            "store": self.cfg.index.store,
             "built_at": self.manifest.get("built_at"),
             "per_unit": dict(Counter(r["unit"] or "（未识别）" for r in self._reports.values()).most_common()),
             "per_topic": dict(Counter(r["topic"] for r in self._reports.values()).most_common()),

@@ -13,47 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from .config import IndexConfig
-from .errors import ConfigError, IndexDamagedError
+from .errors import IndexDamagedError
 from .models import Chunk, Report
+from .stores.faiss_index import make_faiss_index, tune_faiss_index  # noqa: F401  (tune: old import path)
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 GEN_NAME = re.compile(r"gen-[0-9A-Za-z_-]{1,100}")  # CURRENT may name nothing else: no path, no "..", no "/"
-
-
-def make_faiss_index(vectors: np.ndarray, cfg: IndexConfig):
-    """Build the FAISS index named in config over L2-normalised vectors (inner product = cosine)."""
-    import faiss
-
-    n, dim = vectors.shape
-    kind = cfg.faiss_type.lower()
-    if kind == "flat":
-        index = faiss.IndexFlatIP(dim)
-    elif kind == "hnsw":
-        index = faiss.IndexHNSWFlat(dim, cfg.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-    elif kind == "ivf":
-        # Too few points per list makes k-means meaningless; shrink nlist on small corpora.
-        nlist = max(1, min(cfg.ivf_nlist, n // 39))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        if n:
-            # k-means needs a few dozen points per list, not the whole corpus: train on a fixed sample.
-            sample = vectors[np.random.default_rng(0).choice(n, min(n, nlist * 64), replace=False)]
-            index.train(np.ascontiguousarray(sample, dtype=np.float32))
-        index.nprobe = min(cfg.ivf_nprobe, nlist)
-    else:
-        raise ConfigError(f"[index] faiss_type 只能是 flat、hnsw 或 ivf，而不是 {cfg.faiss_type!r}")
-    if n:
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
-
-
-def tune_faiss_index(index, cfg: IndexConfig) -> None:
-    """Query-time knobs that FAISS does not persist."""
-    if hasattr(index, "hnsw"):
-        index.hnsw.efSearch = cfg.hnsw_ef_search
-    if hasattr(index, "nprobe"):
-        index.nprobe = min(cfg.ivf_nprobe, getattr(index, "nlist", cfg.ivf_nprobe))
 
 
 def report_record(report: Report) -> dict:
