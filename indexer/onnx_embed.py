@@ -1,0 +1,57 @@
+"""Run an exported embedding model on onnxruntime + tokenizers alone (no torch import at serving time)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelUnavailableError
+from .onnx_export import MODEL_FILE
+
+
+def session_options():
+    """No busy-waiting worker threads (they steal the CPU from everything else); no arena kept at its peak size."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    # The arena would keep the memory of the largest batch (≈1 GB at 32 × 512 tokens) for the life of the app.
+    options.enable_cpu_mem_arena = False
+    return options
+
+
+class OnnxBackend:
+    """Token windows → mean-pooled (un-normalised) vectors with an onnxruntime session; thread-safe to run."""
+
+    def __init__(self, folder: Path, model_path: Path | None = None):
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise ModelUnavailableError(f"无法导入 onnxruntime/tokenizers（{exc}），请先安装依赖。") from exc
+        folder = Path(folder)
+        settings = json.loads((folder / "embedding.json").read_text(encoding="utf-8"))
+        self.max_seq_length = int(settings["max_seq_length"])
+        self.dim = int(settings["dim"])
+        self._tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tok.no_truncation()
+        self._tok.no_padding()
+        path = Path(model_path) if model_path else folder / MODEL_FILE
+        self.session = ort.InferenceSession(str(path), session_options(), providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self.session.get_inputs()}
+        pad = self._tok.token_to_id("<pad>")
+        self.pad_id = pad if pad is not None else 0
+
+    def tokenize(self, texts: list[str], special: bool) -> list[list[int]]:
+        return [e.ids for e in self._tok.encode_batch(texts, add_special_tokens=special)]
+
+    def forward(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        feeds = {"input_ids": input_ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.zeros_like(input_ids)
+        hidden = self.session.run(["last_hidden_state"], feeds)[0]
+        # sentence-transformers' mean pooling: masked sum over tokens / number of tokens
+        weights = mask[:, :, None].astype(np.float32)
+        return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
