@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 from indexer.errors import AssistantError, IndexMissingError
@@ -53,6 +55,24 @@ def open_searcher(cfg, index_dir, build: bool):
     return Searcher.open(cfg, index_dir=index_dir)
 
 
+def load_embedder_in_background(searcher) -> threading.Thread:
+    """Load the query embedder while the UI starts, so the first question does not wait for it; status on stdout."""
+    def load():
+        t0 = time.perf_counter()
+        print("向量模型加载中……", flush=True)
+        try:
+            # The reader's own lazy loader: a question arriving meanwhile waits for it, the model never loads twice.
+            searcher._get_embedder()
+        except Exception as exc:  # noqa: BLE001  the first dense search reports it again, as a message
+            print(f"向量模型加载失败：{exc}", file=sys.stderr, flush=True)
+        else:
+            print(f"向量模型已就绪（{time.perf_counter() - t0:.1f} 秒）", flush=True)
+
+    thread = threading.Thread(target=load, name="load-embedder", daemon=True)
+    thread.start()
+    return thread
+
+
 def main(argv=None) -> int:
     from indexer.config import load_config, with_overrides
 
@@ -63,6 +83,7 @@ def main(argv=None) -> int:
             cfg = with_overrides(cfg, llm={"backend": args.backend})
         users = parse_users(args.auth or os.environ.get("APP_USERS") or cfg.app.users)
         searcher = open_searcher(cfg, args.index, build=not args.no_build)
+        load_embedder_in_background(searcher)
         from app.answer import make_generator
 
         from .ui import build_app, launch_kwargs

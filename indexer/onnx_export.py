@@ -38,12 +38,14 @@ def read_st_settings(st_folder: Path) -> dict:
         raise ModelUnavailableError(f"{folder} 不是可导出为 ONNX 的 sentence-transformers 模型目录（{exc}）。"
                                     '可在 config.toml 的 [embedding] 中设置 runtime = "torch"。') from exc
     kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
-    if kinds[:2] != ["Transformer", "Pooling"] or set(kinds[2:]) - {"Normalize"} or not (folder / "tokenizer.json").is_file():
+    has_tokenizer = (folder / "tokenizer.json").is_file()
+    if kinds[:2] != ["Transformer", "Pooling"] or set(kinds[2:]) - {"Normalize"} or not has_tokenizer:
         raise ModelUnavailableError(f"{folder} 的模块 {kinds} 不是 Transformer → Pooling [→ Normalize]，"
                                     '无法用 ONNX 运行；请设置 [embedding] runtime = "torch"。')
     if not pool_cfg.get("pooling_mode_mean_tokens") or any(
             v for k, v in pool_cfg.items() if k.startswith("pooling_mode_") and k != "pooling_mode_mean_tokens"):
-        raise ModelUnavailableError(f"{folder} 不是平均池化模型，无法用 ONNX 运行；请设置 [embedding] runtime = \"torch\"。")
+        raise ModelUnavailableError(f"{folder} 不是平均池化模型，无法用 ONNX 运行；"
+                                    '请设置 [embedding] runtime = "torch"。')
     return {"max_seq_length": int(st_cfg.get("max_seq_length") or config["max_position_embeddings"]),
             "dim": int(pool_cfg["word_embedding_dimension"]), "num_heads": int(config["num_attention_heads"]),
             "hidden_size": int(config["hidden_size"])}
