@@ -167,3 +167,12 @@ def test_fingerprint_names_runtime_profile_and_weights_sha(tiny_cfg, tiny_corpus
     weights.write_bytes(b"other weights, other vectors")
     with pytest.raises(IndexMismatchError, match="embedding"):
         Searcher.open(cfg, embedder=_NamedFake())
+
+
+def test_overlap_at_k_counts_shared_top_k_and_top1():
+    from eval.bench import overlap_at_k
+
+    ref = np.array([[0.9, 0.8, 0.7, 0.1], [0.1, 0.2, 0.3, 0.4]])
+    assert overlap_at_k(ref, ref, k=2) == (1.0, 1.0)
+    swapped = np.array([[0.8, 0.9, 0.7, 0.1], [0.4, 0.3, 0.2, 0.1]])  # row 0: same two, other order; row 1: reversed
+    assert overlap_at_k(swapped, ref, k=2) == (0.5, 0.0)
