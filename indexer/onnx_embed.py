@@ -8,6 +8,7 @@ import numpy as np
 
 from .errors import ModelUnavailableError
 from .onnx_export import MODEL_FILE
+from .onnx_tokenizer import UnigramTokenizer, supported
 
 
 def session_options():
@@ -35,9 +36,16 @@ class OnnxBackend:
         settings = json.loads((folder / "embedding.json").read_text(encoding="utf-8"))
         self.max_seq_length = int(settings["max_seq_length"])
         self.dim = int(settings["dim"])
-        self._tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self._tok.no_truncation()
-        self._tok.no_padding()
+        spec = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+        if supported(spec):  # same ids, ~250 MB less than tokenizers' trie of a 250k-piece vocabulary
+            self._tok = UnigramTokenizer(spec)
+            self._encode = self._tok.encode_batch
+        else:
+            self._tok = Tokenizer.from_str(json.dumps(spec))
+            self._tok.no_truncation()
+            self._tok.no_padding()
+            self._encode = lambda texts, special: [e.ids for e in self._tok.encode_batch(texts, special)]
+        del spec
         path = Path(model_path) if model_path else folder / MODEL_FILE
         self.session = ort.InferenceSession(str(path), session_options(), providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self.session.get_inputs()}
@@ -45,7 +53,7 @@ class OnnxBackend:
         self.pad_id = pad if pad is not None else 0
 
     def tokenize(self, texts: list[str], special: bool) -> list[list[int]]:
-        return [e.ids for e in self._tok.encode_batch(texts, add_special_tokens=special)]
+        return self._encode(texts, special)
 
     def forward(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         feeds = {"input_ids": input_ids, "attention_mask": mask}
