@@ -56,13 +56,14 @@ def open_searcher(cfg, index_dir, build: bool):
 
 
 def load_embedder_in_background(searcher) -> threading.Thread:
-    """Load the query embedder while the UI starts, so the first question does not wait for it; status on stdout."""
+    """Load the query embedder (and warm the search path) while the UI starts, so the first question does not wait."""
     def load():
         t0 = time.perf_counter()
         print("向量模型加载中……", flush=True)
         try:
             # The reader's own lazy loader: a question arriving meanwhile waits for it, the model never loads twice.
             searcher._get_embedder()
+            searcher.search("政务公开", k=1)  # and the word segmenter's dictionary, loaded on the first search
         except Exception as exc:  # noqa: BLE001  the first dense search reports it again, as a message
             print(f"向量模型加载失败：{exc}", file=sys.stderr, flush=True)
         else:

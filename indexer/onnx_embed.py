@@ -44,7 +44,8 @@ class OnnxBackend:
             self._tok = Tokenizer.from_str(json.dumps(spec))
             self._tok.no_truncation()
             self._tok.no_padding()
-            self._encode = lambda texts, special: [e.ids for e in self._tok.encode_batch(texts, special)]
+            self._encode = lambda texts, special: [
+                e.ids for e in self._tok.encode_batch(texts, add_special_tokens=special)]
         del spec
         path = Path(model_path) if model_path else folder / MODEL_FILE
         self.session = ort.InferenceSession(str(path), session_options(), providers=["CPUExecutionProvider"])
