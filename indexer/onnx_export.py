@@ -157,11 +157,7 @@ def ensure_onnx_model(st_folder: Path, cache_dir: Path, source_sha: str, profile
             tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
             try:
                 say(f"正在把向量模型导出为 ONNX（{profile}，只需一次，约 1 分钟）…")
-                try:
-                    fused = export_profile(st_folder, tmp, profile)
-                except ImportError as exc:
-                    raise ModelUnavailableError(f"导出 ONNX 需要 torch、transformers 和 onnxruntime（{exc}）；"
-                                                '或在 [embedding] 中设置 runtime = "torch"。') from exc
+                fused = _export_in_subprocess(Path(st_folder), tmp, profile)
                 _json(tmp / MANIFEST, _manifest_for(tmp, source_sha, profile, fused))
                 for p in [tmp, *tmp.rglob("*")]:
                     p.chmod(0o755 if p.is_dir() else 0o644)  # mkdtemp makes 0700; the cache may be shared
@@ -174,7 +170,21 @@ def ensure_onnx_model(st_folder: Path, cache_dir: Path, source_sha: str, profile
     return target
 
 
-def model_sha256(folder: Path) -> str:
-    """sha256 of the exported model file, as recorded when it was written."""
-    manifest = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
-    return manifest["files"][MODEL_FILE]["sha256"]
+def _export_in_subprocess(st_folder: Path, out_dir: Path, profile: str) -> dict:
+    """export_profile in a child process: torch (≈1 GB while exporting) never enters a serving process."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "indexer.onnx_export", str(st_folder), str(out_dir), profile]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    if done.returncode != 0:
+        tail = done.stderr.strip().splitlines()[-1:] or ["(无输出)"]
+        raise ModelUnavailableError(f"向量模型导出为 ONNX 失败（{tail[0]}）。导出需要 torch、transformers、onnx 和 "
+                                    'onnxruntime；也可在 config.toml 的 [embedding] 中设置 runtime = "torch"。')
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(json.dumps(export_profile(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3])))

@@ -176,3 +176,14 @@ def test_overlap_at_k_counts_shared_top_k_and_top1():
     assert overlap_at_k(ref, ref, k=2) == (1.0, 1.0)
     swapped = np.array([[0.8, 0.9, 0.7, 0.1], [0.4, 0.3, 0.2, 0.1]])  # row 0: same two, other order; row 1: reversed
     assert overlap_at_k(swapped, ref, k=2) == (0.5, 0.0)
+
+
+def test_a_failed_export_is_model_unavailable_and_leaves_nothing(tmp_path):
+    from indexer.errors import ModelUnavailableError
+
+    folder = tmp_path / "not-a-model"
+    folder.mkdir()
+    (folder / "modules.json").write_text("[]", encoding="utf-8")
+    with pytest.raises(ModelUnavailableError, match='runtime = "torch"'):
+        onnx_export.ensure_onnx_model(folder, tmp_path / "cache", "sha", "fp32")
+    assert [p.name for p in (tmp_path / "cache" / "onnx").iterdir()] == [".not-a-model-onnx-fp32.lock"]
