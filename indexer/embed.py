@@ -110,6 +110,9 @@ class Embedder:
                 input_ids[row, : len(windows[i])] = windows[i]
                 mask[row, : len(windows[i])] = 1
             out[rows] = self.backend.forward(input_ids, mask)
+        release = getattr(self.backend, "release", None)  # the ONNX backend's memory after a large call
+        if release is not None:
+            release()
         return out
 
 
