@@ -218,61 +218,193 @@ def bench_latency(cfg: Config, index_dir: Path, embedder, questions: list[str]) 
                                                                                                  "hybrid")}
 
 
-# ---------- embedding model: torch fp32 vs int8 dynamic quantisation (vs ONNX when installed) ----------
+# ---------- embedding runtimes: torch fp32, ONNX fp32, ONNX O3 (default), ONNX int8 ----------
 
-def model_variants(emb_cfg) -> dict:
-    """{"torch-fp32", "torch-int8"[, "onnx"]}: the app's Embedder (same windowing and prefixes) over each model."""
-    import copy
+RUNTIME_PARTS = ("runtime", "quant")  # "quant" is the old name of this part
+
+
+def runtime_variants(emb_cfg, tmp: Path) -> dict:
+    """The app's Embedder (same windowing and prefixes) over each runtime; each has its own name (own eval index)."""
     import threading
-    import warnings
+    from dataclasses import replace
 
-    import torch
+    from indexer.embed import Embedder, load_embedder
+    from indexer.onnx_embed import OnnxBackend
+    from indexer.onnx_export import MODEL_FILE, export_plain, onnx_folder
 
-    from indexer.embed import Embedder, _model_source, load_embedder
-
-    base = load_embedder(emb_cfg)
-    out = {"torch-fp32": base}
-    # dynamic int8 on the Linear layers needs no calibration data and nothing from a model hub
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # torch's deprecation notice of its quantized tensors
-        qmodel = torch.quantization.quantize_dynamic(copy.deepcopy(base._model), {torch.nn.Linear},
-                                                     dtype=torch.qint8)
-    out["torch-int8"] = Embedder(emb_cfg, qmodel, threading.Lock())
-    out["torch-int8"].name = f"{emb_cfg.model}-int8dyn"  # its own cached index and fingerprint
-    try:
-        import optimum.onnxruntime  # noqa: F401
-        from sentence_transformers import SentenceTransformer
-    except ImportError:
-        return out
-    onnx = SentenceTransformer(_model_source(emb_cfg, None), device="cpu", backend="onnx", local_files_only=True)
-    out["onnx"] = Embedder(emb_cfg, onnx, threading.Lock())
-    out["onnx"].name = f"{emb_cfg.model}-onnx"
+    o3 = load_embedder(replace(emb_cfg, runtime="onnx", profile="fp32"))
+    out = {"torch-fp32": load_embedder(replace(emb_cfg, runtime="torch", profile="fp32"))}
+    # A plain export without graph fusions shows what the optimiser adds; the product never uses it.
+    st_folder = _st_folder(emb_cfg)
+    plain = tmp / MODEL_FILE
+    export_plain(st_folder, plain)
+    out["onnx-fp32"] = Embedder(emb_cfg, OnnxBackend(onnx_folder(st_folder, emb_cfg.cache_path, "fp32"), plain),
+                                threading.Lock())
+    out["onnx-o3"] = o3
+    out["onnx-int8"] = load_embedder(replace(emb_cfg, runtime="onnx", profile="int8"))
+    for name, emb in out.items():
+        emb.name = f"{emb_cfg.model}@{name}"
     return out
 
 
-def bench_models(cfg: Config, corpus: Path, questions_file: Path | None, passages: list[str]) -> dict:
-    """Encoding speed of each variant on the same passages, and the dense retrieval quality each keeps."""
+def _st_folder(emb_cfg) -> Path:
+    from indexer.embed import _model_source
+
+    return Path(_model_source(emb_cfg, None))
+
+
+def overlap_at_k(a: np.ndarray, b: np.ndarray, k: int = 10) -> tuple[float, float]:
+    """Mean share of b's top-k rows (by score) that a's top-k also has, and the share with the same top-1."""
+    ta, tb = np.argsort(-a, axis=1)[:, :k], np.argsort(-b, axis=1)[:, :k]
+    shared = [len(set(x) & set(y)) / k for x, y in zip(ta, tb)]
+    return float(np.mean(shared)), float(np.mean(ta[:, 0] == tb[:, 0]))
+
+
+def bench_runtimes(cfg: Config, corpus: Path, questions: list[str], qfile: Path | None, passages: list[str],
+                   rounds: int = 2) -> dict:
+    """Side by side in one run, alternating variant by variant: passages/s, single-query latency, rankings, recall.
+
+    Also a plain sentence-transformers encode of the bare texts (truncated at 512 tokens, no prefix), the
+    reference a build should not be slower than.
+    """
+    from indexer.store import current_generation
+
     from .retrieval import evaluate_retrieval
 
-    out = {}
-    for name, emb in model_variants(cfg.embedding).items():
-        emb.encode_passages(passages[:8])  # warm-up
-        t0 = time.perf_counter()
-        emb.encode_passages(passages)
-        seconds = time.perf_counter() - t0
-        row = {"passages_per_s": round(len(passages) / seconds, 1), "n_passages": len(passages)}
-        if questions_file is not None:
-            res = evaluate_retrieval(cfg, corpus, questions_file, k=10, modes=("dense",), embedder=emb)
-            row.update({m: res["modes"]["dense"]["overall"].get(m) for m in ("recall@1", "recall@5", "mrr@10")})
-        out[name] = row
-    try:
-        import optimum.onnxruntime  # noqa: F401
-    except ImportError:
-        out["onnx"] = {"skipped": "optimum[onnxruntime] 未安装（pip install optimum onnxruntime 后重跑）"}
+    with tempfile.TemporaryDirectory(prefix="bench-onnx-") as tmp:
+        variants = runtime_variants(cfg.embedding, Path(tmp))
+        st_model = variants["torch-fp32"].backend.model
+        encoders = {name: emb.encode_passages for name, emb in variants.items()}
+        encoders["torch-st-encode-bare"] = lambda texts: st_model.encode(texts, batch_size=cfg.embedding.batch_size)
+        for enc in encoders.values():
+            enc(passages[:4])  # warm-up: first-run allocations are not throughput
+        seconds = {name: 0.0 for name in encoders}
+        for _ in range(rounds):
+            for name, enc in encoders.items():
+                t0 = time.perf_counter()
+                enc(passages)
+                seconds[name] += time.perf_counter() - t0
+        times = {name: [] for name in variants}
+        for q in questions:
+            for name, emb in variants.items():
+                t0 = time.perf_counter()
+                emb.encode_query(q)
+                times[name].append((time.perf_counter() - t0) * 1000)
+        out = {name: {"passages_per_s": round(rounds * len(passages) / seconds[name], 2)} for name in encoders}
+        for name, ts in times.items():
+            out[name].update({"query_p50_ms": round(metrics.percentile(ts, 50), 1),
+                              "query_p95_ms": round(metrics.percentile(ts, 95), 1)})
+        if qfile is None:
+            return out
+        qvecs, pvecs = {}, {}
+        for name, emb in variants.items():
+            res = evaluate_retrieval(cfg, corpus, qfile, k=10, modes=("dense", "hybrid"), embedder=emb)
+            for mode in ("dense", "hybrid"):
+                overall = res["modes"][mode]["overall"]
+                out[name].update({f"{mode}_{m}": overall[m]["mean"] for m in ("recall@1", "recall@5", "mrr@10")})
+            pvecs[name] = np.load(current_generation(Path(res["index"]["dir"])) / "embeddings.npy")
+            qvecs[name] = emb.encode_queries(questions)
+        ref = qvecs["torch-fp32"] @ pvecs["torch-fp32"].T
+        for name in variants:
+            overlap, top1 = overlap_at_k(qvecs[name] @ pvecs[name].T, ref)
+            out[name].update({"overlap@10_vs_torch": round(overlap, 3), "same_top1_vs_torch": round(top1, 3),
+                              "min_cosine_vs_torch": round(float(np.min(np.sum(
+                                  pvecs[name] * pvecs["torch-fp32"], axis=1))), 6)})
     return out
+
+
+# ---------- cold build and app start, in fresh processes ----------
+
+def proc_rss_mb(pid: int) -> dict:
+    """VmRSS and its anonymous / file-backed parts (mapped model pages are shared and reclaimable), MB."""
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "RssAnon", "RssFile"):
+            out[key] = round(int(value.split()[0]) / 1024, 1)
+    return out
+
+
+def proc_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used: a start-up cost that a busy machine does not inflate."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_cold_build(config_path, corpus: Path) -> dict:
+    """`python -m indexer build --force` into an empty directory: imports, model load, parse, embed, write."""
+    import subprocess
+    import sys
+
+    with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp:
+        cmd = [sys.executable, "-m", "indexer", *(["--config", str(config_path)] if config_path else []), "build",
+               "--corpus", str(corpus), "--index", tmp, "--force"]
+        cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+        seconds = time.perf_counter() - t0
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        return {"error": done.stderr[-500:]}
+    cpu = cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime
+    return {"cold_build_s": round(seconds, 1), "cold_build_cpu_s": round(cpu, 1)}
+
+
+def bench_app(config_path, index_dir: Path, questions: list[str], n_questions: int = 200,
+              timeout_s: float = 180) -> dict:
+    """Seconds from `python -m app` to the first answered /ask; RSS once answering and after n_questions more."""
+    import subprocess
+    import sys
+
+    import socket
+
+    from gradio_client import Client
+
+    with socket.socket() as sock:  # a free port
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "app", "--no-build", "--backend", "extractive", "--port", str(port),
+           "--index", str(index_dir), *(["--config", str(config_path)] if config_path else [])]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        client = None
+        while client is None:
+            if proc.poll() is not None or time.perf_counter() - t0 > timeout_s:
+                return {"error": f"app did not answer within {timeout_s:.0f} s (exit {proc.poll()})"}
+            try:
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            except Exception:  # noqa: BLE001  not listening yet
+                time.sleep(0.2)
+        client.predict(questions[0], api_name="/ask")
+        first = time.perf_counter() - t0
+        first_cpu = proc_cpu_s(proc.pid)
+        time.sleep(2)  # let the background model load finish: "idle" is the ready app
+        idle = proc_rss_mb(proc.pid)
+        t1 = time.perf_counter()
+        for i in range(n_questions):
+            client.predict(questions[i % len(questions)], api_name="/ask")
+        per_q = (time.perf_counter() - t1) / n_questions
+        after = proc_rss_mb(proc.pid)
+        maps = Path(f"/proc/{proc.pid}/maps").read_text()
+        return {"first_answer_s": round(first, 1), "app_cpu_s_at_first_answer": round(first_cpu, 1),
+                "rss_idle_mb": idle, f"rss_after_{n_questions}_mb": after,
+                "ask_mean_s": round(per_q, 3), "torch_loaded": "libtorch" in maps}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 # ---------- orchestration ----------
+
+def _questions(qfile: Path | None) -> list[str]:
+    from .datasets import load_queries
+
+    return [q.query for q in load_queries(qfile)] if qfile else ["市统计局主动公开了多少条政府信息？"] * 20
+
 
 def _sample_passages(index_dir: Path, n: int = 256) -> list[str]:
     from indexer.store import current_generation, read_jsonl
@@ -283,7 +415,8 @@ def _sample_passages(index_dir: Path, n: int = 256) -> list[str]:
 
 
 def run_bench(cfg: Config, out_dir: Path, corpus=None, queries=None, sizes=(), parts=("build", "latency"),
-              embedder=None, hnsw_max: int = 1_000_000) -> tuple[dict, str]:
+              embedder=None, hnsw_max: int = 1_000_000, config_path=None, n_passages: int = 96,
+              n_latency: int = 60) -> tuple[dict, str]:
     """Run the selected parts; writes bench.md/json and charts into out_dir; returns (figures, markdown)."""
     corpus = Path(corpus) if corpus else cfg.path(cfg.corpus.dir)
     qfile = Path(queries) if queries else (DEFAULT_QUESTIONS if DEFAULT_QUESTIONS.is_file() else None)
@@ -301,9 +434,7 @@ def run_bench(cfg: Config, out_dir: Path, corpus=None, queries=None, sizes=(), p
         md += ["## 样例语料建索引", "", table(["指标", "值"], [[k, fmt(v) if isinstance(v, float) else v]
                                                        for k, v in b.items() if k != "index_dir"]), ""]
         if "latency" in parts:
-            from .datasets import load_queries
-
-            qs = [q.query for q in load_queries(qfile)] if qfile else ["市统计局主动公开了多少条政府信息？"] * 20
+            qs = _questions(qfile)
             lat = bench_latency(cfg, Path(b["index_dir"]), embedder, qs)
             result["latency"] = lat
             md += ["## 单次查询延迟（样例语料）", "", table(["模式", "p50 ms", "p95 ms", "n"],
@@ -330,17 +461,28 @@ def run_bench(cfg: Config, out_dir: Path, corpus=None, queries=None, sizes=(), p
         md += ["## 合成语料（384 维聚类单位向量 + 生成的中文词 BM25）", "",
                table(["文本块", "索引", "构建 s", "内存 MB", "p50 ms", "p95 ms", "recall@10 vs 精确"], rows), "",
                f"![latency]({chart.name})", ""]
-    if "quant" in parts:
+    if set(RUNTIME_PARTS) & set(parts):
         from .retrieval import ensure_index
 
         _, idx_dir, _ = ensure_index(cfg, corpus, embedder)
-        models = bench_models(cfg, corpus, qfile, _sample_passages(idx_dir))
-        result["models"] = models
-        md += ["## 嵌入模型：torch fp32 / int8 动态量化 / ONNX", "",
-               table(["变体", "段落/秒", "dense R@1", "dense R@5", "MRR@10"],
-                     [[n, v.get("passages_per_s", v.get("skipped", "–")),
-                       *[fmt((v.get(m) or {}).get("mean")) for m in ("recall@1", "recall@5", "mrr@10")]]
-                      for n, v in models.items()]), ""]
+        qs = _questions(qfile)
+        rt = bench_runtimes(cfg, corpus, qs[:n_latency], qfile, _sample_passages(idx_dir, n_passages))
+        result["runtimes"] = rt
+        cols = ["passages_per_s", "query_p50_ms", "query_p95_ms", "overlap@10_vs_torch", "same_top1_vs_torch",
+                "min_cosine_vs_torch", "dense_recall@5", "hybrid_recall@5", "hybrid_recall@1"]
+        md += [f"## 嵌入运行时（{n_passages} 个样例文本块 × 2 轮、{min(n_latency, len(qs))} 个单条查询，各变体交替运行）", "",
+               table(["变体", *cols], [[n, *[fmt(v.get(c)) if isinstance(v.get(c), float) else v.get(c, "–")
+                                           for c in cols]] for n, v in rt.items()]), "",
+               "int8 的召回代价即上表 dense/hybrid 与 onnx-o3 之差；torch-st-encode-bare 是不加前缀、"
+               "截断到 512 词元的裸文本编码（参照）。", ""]
+    if "start" in parts:
+        cold = bench_cold_build(config_path, corpus)
+        from .retrieval import ensure_index
+
+        _, idx_dir, _ = ensure_index(cfg, corpus, embedder)
+        app = bench_app(config_path, idx_dir, _questions(qfile))
+        result["start"] = {**cold, **app}
+        md += ["## 冷启动（新进程）", "", table(["指标", "值"], [[k, v] for k, v in result["start"].items()]), ""]
     markdown = "\n".join(md)
     write_outputs(out_dir, "bench", markdown, result)
     return result, markdown

@@ -41,6 +41,8 @@ class EmbeddingConfig:
     passage_prefix: str = "passage: "
     batch_size: int = 32
     cache_dir: str = "~/.cache/gov-report-assistant"
+    runtime: str = "onnx"  # "onnx" (onnxruntime, no torch at run time) | "torch" (sentence-transformers)
+    profile: str = "fp32"  # "fp32" (graph-optimised, same rankings) | "int8" (onnx only; faster, changes rankings)
 
     @property
     def cache_path(self) -> Path:

@@ -63,6 +63,7 @@ def settings_fingerprint(cfg: Config, embedder_name: str, chunker: str) -> dict:
     return {
         "format_version": FORMAT_VERSION,
         "model": embedder_name,
+        "embedding": _model_identity(cfg, embedder_name),
         "query_prefix": cfg.embedding.query_prefix,
         "passage_prefix": cfg.embedding.passage_prefix,
         "chunk": {"max_chars": cfg.chunk.max_chars, "overlap_chars": cfg.chunk.overlap_chars,
@@ -85,6 +86,15 @@ def code_fingerprint() -> str:
         if path.exists():
             h.update(path.read_bytes())
     return h.hexdigest()[:12]
+
+
+def _model_identity(cfg: Config, embedder_name: str) -> dict | None:
+    """Runtime, profile and weights sha256 of the configured model; None for an injected embedder of another name."""
+    if embedder_name != cfg.embedding.model:
+        return None
+    from .embed import model_identity
+
+    return model_identity(cfg.embedding)
 
 
 def _tokenizer_name() -> str:

