@@ -15,11 +15,17 @@ Public API (used by the UI):
   iterator (after the sources state). ``history`` = (user question, assistant answer) pairs, oldest first;
   ``prev_sources`` = the previous AnswerState.sources (helps rewrite 「那存在哪些问题？」).
 - ``answer(...)`` = the last state of answer_stream.
-- ``AnswerState.sources``: Hit.to_json() plus "n" (the [n] of the markdown), "cited" (bool) and "highlights"
-  ([[start, end], ...] spans of that source's "text" that support the answer; empty until done).
+- ``AnswerState.sources``: Hit.to_json() plus "n" (the [n] of the markdown), "cited" (bool), "highlights"
+  ([[start, end], ...] spans of that source's "text" that support the answer; empty until done) and "planted"
+  (spans of sentences addressed to the assistant: shown, never quoted).
 - ``AnswerState.markdown``: report and model text escaped (no HTML, headings or links get through), [n] markers
-  kept; when not found, 「资料中未找到与该问题直接相关的内容。」 followed by the closest passages as 可能相关的资料.
-  Numbers of the answer found in no cited passage are only in ``flagged_numbers`` (the UI warns about them).
+  kept, every statement under 「**单位（《报告》）**：」 (app.compose), and a ⚠ line naming any figure found in no cited
+  passage (also in ``flagged_numbers``). Not found: 「资料中未找到……」 or, for a named unit, 「《…》中未找到……」, followed by
+  the closest passages (of other units, labelled so).
+
+The flow: plan the question (units named, year, shape: app.units, app.intent) → retrieve per asked unit → decide
+"not found" on evidence in that unit's own text (score gates only for questions naming no unit) → back-end →
+citation check → drop planted or unasked-unit sentences → labelled layout.
 """
 from __future__ import annotations
 
@@ -219,7 +225,8 @@ def _notes(plan: Plan) -> list[str]:
     return notes
 
 
-def _missing_label(hits: Sequence[Hit], group: Sequence[str], searcher) -> str:
+def _missing_label(group: Sequence[str], searcher) -> str:
+    """「县住建局（《…》、《…》）」: the asked unit and every report of it that was searched."""
     titles = [r["title"] for r in searcher.reports(Filters(unit=tuple(group)))]
     unit = "、".join(group)
     return f"{unit}（{'、'.join(f'《{t}》' for t in titles)}）" if titles else unit
@@ -247,7 +254,7 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
         kept = []
         for g_units, g_hits in zip(plan.groups, groups):
             if evidence(rewritten, g_hits, flatten(plan.groups), similarity) is None:
-                missing.append(_missing_label(g_hits, g_units, searcher))
+                missing.append(_missing_label(g_units, searcher))
             else:
                 kept.extend(g_hits)
         hits = _renumber(kept)
