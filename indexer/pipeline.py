@@ -18,6 +18,7 @@ import numpy as np
 from .config import Config
 from .errors import CorpusError, InputFileError
 from .models import Chunk, Report
+from .overrides import OVERRIDES_FILE, apply_overrides, load_overrides
 from .store import FORMAT_VERSION
 from .stores import open_writer
 from .stores.base import text_key as _text_key
@@ -125,6 +126,8 @@ def walk_corpus(corpus_dir: Path, extensions) -> tuple[list[Path], list[tuple[st
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (base / d).is_symlink())
         for name in sorted(names):
             p = base / name
+            if base == root and name == OVERRIDES_FILE:
+                continue  # corrections of metadata (indexer.overrides), not a report
             why = _skip_reason(p, root, exts)
             if why:
                 skipped.append((_rel(p, root), why))
@@ -253,6 +256,8 @@ def build_index(cfg: Config, corpus_dir: Path | None = None, index_dir: Path | N
             skipped += [(str(p.relative_to(corpus_root)), f"文件超过 {cfg.corpus.max_file_mb:g} MB 上限") for p in too_big]
             files = [p for p in files if p not in too_big]
             hashes = _file_hashes(files, corpus_root)
+            if (corpus_root / OVERRIDES_FILE).is_file():  # a corrected unit or year is a change to rebuild for
+                hashes[OVERRIDES_FILE] = hashlib.sha1((corpus_root / OVERRIDES_FILE).read_bytes()).hexdigest()
             old = None if damage else writer.current_manifest()
             if old is not None and not force:
                 if (old.get("settings") == fingerprint and old.get("corpus") == str(corpus_root.resolve()) and old.get("files") == hashes
@@ -266,6 +271,7 @@ def build_index(cfg: Config, corpus_dir: Path | None = None, index_dir: Path | N
                 raise CorpusError(f"语料目录中没有可读的报告文件（支持 {', '.join(cfg.corpus.extensions)}）: {corpus_root}")
             size_skipped = list(skipped)
             parsed, parse_skipped, per_file = parse_corpus(files, corpus_root, cfg, progress)
+            parsed = apply_overrides(parsed, load_overrides(corpus_root))
             skipped += parse_skipped
         else:
             parsed, size_skipped = list(reports), []

@@ -110,8 +110,9 @@ def build(gr, svc):
             result = gr.Markdown("选择文件后点击“添加到知识库”，进度显示在这里。", elem_id="upload-result", min_height=90)
     gr.Markdown("### 知识库文件")
     table = gr.HTML(files_table(file_rows(svc.searcher)), elem_id="kb-table")
-    gr.Markdown("缺单位或年份的报告无法按单位、年份筛选到。可在原文件的标题中写明单位和年份（如“市统计局2023年……总结”），"
-                "重新上传后删除旧文件；同一份报告出现在多个文件中时只收录一次。", elem_classes=["src-meta"])
+    gr.Markdown("缺单位或年份的报告无法按单位、年份筛选到。修正方法：在语料文件夹中的 `metadata_overrides.toml` 里按报告标题"
+                "写明单位和年份（例如 `[\"乡镇20_年度政务公开总结\"]` 下一行 `unit = \"XX镇\"`、一行 `year = 2023`），"
+                "然后对该文件点“重新解析并索引”；同一份报告出现在多个文件中时只收录一次。", elem_classes=["src-meta"])
     with gr.Row():
         chosen = gr.Dropdown(choices=[r.name for r in file_rows(svc.searcher)], value=None, label="选择一个文件",
                              elem_id="kb-file", scale=3)
