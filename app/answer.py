@@ -45,7 +45,7 @@ from .citations import (MIN_SUPPORT, NOT_FOUND_PREFIX, escape_markdown, join_sen
                         support, verify)
 from .compose import join_lines, labelled_markdown
 from .followup import known_units, rewrite_followup
-from .intent import Intent, detect_intent, merge_role_hits, relative_year, search_query
+from .intent import Intent, detect_intent, first_unique, merge_role_hits, relative_year, search_query
 from .notfound import NOT_FOUND_TEXT, Thresholds, is_not_found, question_features
 from .safety import is_planted, planted_spans
 from .units import flatten, resolve_units, without_units
@@ -150,8 +150,8 @@ class Plan:
 
 def make_plan(question: str, searcher, units: Sequence[str]) -> Plan:
     groups, unknown = resolve_units(question, units)
-    years = sorted({int(r["year"]) for r in searcher.reports() if r.get("year")
-                    and (not groups or r.get("unit") in flatten(groups))})
+    named = flatten(groups)
+    years = sorted({int(r["year"]) for r in searcher.reports() if r.get("year") and (not named or r.get("unit") in named)})
     explicit = sorted(set(re.findall(r"20\d\d", question)))
     year, word = (int(explicit[0]), "") if len(explicit) == 1 else relative_year(question, years[-1] if years else None)
     return Plan(question, search_query(question), detect_intent(question), tuple(tuple(g) for g in groups),
@@ -176,7 +176,8 @@ def retrieve(plan: Plan, searcher, cfg: Config, filters: Filters | None) -> tupl
                 # Two reports of one unit may each give the figure: read the best passages of every report.
                 each = [searcher.search(plan.query, k=2, filters=dataclasses.replace(f, report_id=(r,)))
                         for r in reports]
-                hits = _merge_unique([*(x[:1] for x in each), hits, *(x[1:] for x in each)], per + len(reports))
+                hits = first_unique([h for x in (*(x[:1] for x in each), hits, *(x[1:] for x in each)) for h in x],
+                                    per + len(reports))
             if role and not base.section_role:
                 hits = merge_role_hits(hits, searcher.search(plan.query, k=per, filters=dataclasses.replace(
                     f, section_role=(role,))), per)
@@ -188,28 +189,8 @@ def retrieve(plan: Plan, searcher, cfg: Config, filters: Filters | None) -> tupl
     else:
         hits = searcher.search(plan.query, k=cfg.search.candidates if plan.intent.per_unit else k, filters=base)
     if plan.intent.per_unit:
-        hits = _one_per_report(hits, LIST_PASSAGES)
+        hits = first_unique(hits, LIST_PASSAGES, key="report_id")  # a list wants many units: one passage a report
     return _renumber(hits), []
-
-
-def _merge_unique(lists, n: int) -> list[Hit]:
-    out, seen = [], set()
-    for hits in lists:
-        for h in hits:
-            if h.chunk.chunk_id not in seen:
-                seen.add(h.chunk.chunk_id)
-                out.append(h)
-    return out[:n]
-
-
-def _one_per_report(hits: Sequence[Hit], n: int) -> list[Hit]:
-    """A list question wants many units: the best passage of each report, in ranking order."""
-    out, seen = [], set()
-    for h in hits:
-        if h.chunk.report_id not in seen:
-            seen.add(h.chunk.report_id)
-            out.append(h)
-    return out[:n]
 
 
 def _renumber(hits: Sequence[Hit]) -> list[Hit]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from indexer.models import Hit
 
@@ -98,11 +98,18 @@ def search_query(question: str) -> str:
     return q if len(q) >= 2 else question
 
 
+def first_unique(hits: Iterable[Hit], n: int, key: str = "chunk_id") -> list[Hit]:
+    """The first n hits with distinct chunk.<key> (chunk_id: no repeats; report_id: one passage a report)."""
+    out, seen = [], set()
+    for h in hits:
+        value = getattr(h.chunk, key)
+        if value not in seen:
+            seen.add(value)
+            out.append(h)
+    return out[:n]
+
+
 def merge_role_hits(hits: Sequence[Hit], role_hits: Sequence[Hit], k: int, lead: int = 3) -> list[Hit]:
     """Up to `lead` passages of the asked-for role first, then the unfiltered ranking; renumbered, no repeats."""
-    out, seen = [], set()
-    for h in [*role_hits[:lead], *hits, *role_hits[lead:]]:
-        if h.chunk.chunk_id not in seen:
-            seen.add(h.chunk.chunk_id)
-            out.append(h)
-    return [replace(h, rank=i) for i, h in enumerate(out[:k], start=1)]
+    out = first_unique([*role_hits[:lead], *hits, *role_hits[lead:]], k)
+    return [replace(h, rank=i) for i, h in enumerate(out, start=1)]
