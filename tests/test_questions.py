@@ -167,26 +167,28 @@ def test_cli_exit_codes(tmp_path, capsys):
 
 
 HOLDOUT = DEFAULT_QUESTIONS.parent / "answers_holdout.jsonl"
+# The development set of the same kinds (may be used for tuning); it must pass the same checks as the holdout.
+DEV = DEFAULT_QUESTIONS.parent / "answers_dev.jsonl"
 UNKNOWN_UNIT = "（未识别）"  # how the index (indexer/reader.py stats) names a report without a recognised unit
 
 
-@pytest.fixture(scope="module")
-def holdout():
-    questions, errors = parse_lines(HOLDOUT.read_text(encoding="utf-8").splitlines())
+@pytest.fixture(scope="module", params=[HOLDOUT, DEV], ids=["holdout", "dev"])
+def answer_set(request):
+    questions, errors = parse_lines(request.param.read_text(encoding="utf-8").splitlines())
     assert errors == []
     return questions
 
 
-def test_holdout_set_is_valid_without_warnings(holdout):
+def test_answer_set_is_valid_without_warnings(answer_set):
     corpus = load_corpus(DEFAULT_CORPUS)
-    assert validate(holdout, corpus) == []
-    assert warnings(holdout, corpus) == []
-    counts = {t: sum(q["type"] == t for q in holdout) for t in UNIT_TYPES}
+    assert validate(answer_set, corpus) == []
+    assert warnings(answer_set, corpus) == []
+    counts = {t: sum(q["type"] == t for q in answer_set) for t in UNIT_TYPES}
     assert all(n >= 10 for n in counts.values()), counts
-    assert {q["expect"] for q in holdout if q["type"] == "yesno"} == {"yes", "no"}
+    assert {q["expect"] for q in answer_set if q["type"] == "yesno"} == {"yes", "no"}
 
 
-def test_holdout_units_are_stored_names_whose_reports_hold_the_answers(holdout):
+def test_answer_set_units_are_stored_names_whose_reports_hold_the_answers(answer_set):
     from indexer.config import load_config
     from indexer.parse import parse_file
 
@@ -195,7 +197,7 @@ def test_holdout_units_are_stored_names_whose_reports_hold_the_answers(holdout):
     for path in sorted(DEFAULT_CORPUS.glob("*.txt")):
         for r in parse_file(path, DEFAULT_CORPUS, cfg):
             by_unit.setdefault(r.unit or UNKNOWN_UNIT, []).append(r.text)
-    for q in holdout:
+    for q in answer_set:
         if q["type"] != "unit_negative":
             assert set(q["units"]) <= by_unit.keys(), q["id"]
         if q["type"] in ("respectively", "list"):
@@ -223,3 +225,14 @@ def test_unit_types_need_units_aligned_answers_and_expect():
     fine = [_q(type="yesno", expect="no", answers=[], units=["县住建局"], report_title=""),
             _q(id="q2", type="unit_negative", answers=[], units=["市司法局"], report_title="")]
     assert validate(fine, CORPUS) == []
+
+
+def test_dev_set_repeats_no_query_of_the_other_sets():
+    def queries(path):
+        return {q["query"] for q in parse_lines(path.read_text(encoding="utf-8").splitlines())[0]}
+
+    dev = queries(DEV)
+    assert len(dev) >= 70
+    # Compare the overlap only, so a failure prints dev queries and never the held-out set.
+    assert dev & queries(DEFAULT_QUESTIONS) == set()
+    assert dev & queries(HOLDOUT) == set()
