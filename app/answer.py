@@ -40,12 +40,13 @@ from indexer.errors import QueryError
 from indexer.models import Filters, Hit
 
 from .backends import Generator, make_generator
-from .backends.extractive import evidence
+from .backends.extractive import Signals, evidence
 from .citations import (MIN_SUPPORT, NOT_FOUND_PREFIX, escape_markdown, join_sentences, sentence_spans, split_answer, strip_markers,
                         support, verify)
 from .compose import join_lines, labelled_markdown
 from .followup import known_units, rewrite_followup
 from .intent import Intent, detect_intent, first_unique, merge_role_hits, relative_year, search_query
+from .rarity import idf
 from .notfound import NOT_FOUND_TEXT, Thresholds, is_not_found, question_features
 from .safety import is_planted, planted_spans
 from .units import flatten, resolve_units, without_units
@@ -53,7 +54,9 @@ from .units import flatten, resolve_units, without_units
 __all__ = ["AnswerState", "Generator", "answer", "answer_stream", "make_generator", "validate_question"]
 
 RELATED_SHOWN = 3
-LIST_PASSAGES = 12  # a 「哪些单位」 question reads the best passage of this many reports
+LIST_PASSAGES = 12  # a 「哪些单位」 question reads the best passage of this many reports, or more where they answer
+LIST_POOL = 150  # …found among this many passages of the whole corpus
+LIST_EVIDENCE = 16  # at most this many reports whose passage holds an answering sentence
 SNIPPET_CHARS = 80
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -184,13 +187,28 @@ def retrieve(plan: Plan, searcher, cfg: Config, filters: Filters | None) -> tupl
             groups.append(hits)
         return _renumber([h for g in groups for h in g]), groups
     if role and not base.section_role:
-        hits = searcher.search(plan.query, k=cfg.search.candidates if plan.intent.per_unit else k,
-                               filters=dataclasses.replace(base, section_role=(role,)))
-    else:
-        hits = searcher.search(plan.query, k=cfg.search.candidates if plan.intent.per_unit else k, filters=base)
+        base = dataclasses.replace(base, section_role=(role,))
     if plan.intent.per_unit:
-        hits = first_unique(hits, LIST_PASSAGES, key="report_id")  # a list wants many units: one passage a report
-    return _renumber(hits), []
+        return _renumber(list_passages(plan.question, searcher.search(plan.query, k=LIST_POOL, filters=base))), []
+    return _renumber(searcher.search(plan.query, k=k, filters=base)), []
+
+
+def list_passages(question: str, hits: Sequence[Hit]) -> list[Hit]:
+    """For 「哪些单位」: one passage a report, the reports whose passages hold an answering sentence first (in ranking
+    order, up to LIST_EVIDENCE), then the best of the rest up to LIST_PASSAGES; a list is only as complete as the
+    reports it reads, so every report found in the pool is checked, not only the first few."""
+    by_report: dict[str, list[Hit]] = {}
+    for h in hits:
+        if len(by_report.setdefault(h.chunk.report_id, [])) < 2:
+            by_report[h.chunk.report_id].append(h)
+    answering, rest = [], []
+    for report_hits in by_report.values():
+        found = evidence(question, report_hits)
+        if found is not None and len(answering) < LIST_EVIDENCE:
+            answering.append(report_hits[found.n - 1])
+        else:
+            rest.append(report_hits[0])
+    return answering + rest[:max(0, LIST_PASSAGES - len(answering))]
 
 
 def _renumber(hits: Sequence[Hit]) -> list[Hit]:
@@ -230,16 +248,18 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
     def similarity(texts):
         return searcher.similarity(topic, texts)
 
+    signals = Signals(similarity, idf(searcher))
+
     if found and groups:
         # Evidence, not scores: does the asked unit's own text hold a sentence that answers the question?
         kept = []
         for g_units, g_hits in zip(plan.groups, groups):
-            if evidence(rewritten, g_hits, flatten(plan.groups), similarity) is None:
+            if evidence(rewritten, g_hits, flatten(plan.groups), signals) is None:
                 missing.append(_missing_label(g_units, searcher))
             else:
                 kept.extend(g_hits)
         hits = _renumber(kept)
-    elif found and plan.intent.yesno and evidence(rewritten, hits, (), similarity) is None:
+    elif found and plan.intent.yesno and evidence(rewritten, hits, (), signals) is None:
         found = False  # 「有没有……」 is answered 「有」 only on a sentence that says so
     first = time.monotonic() - t0
 
@@ -261,7 +281,7 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
     sources = _sources(hits)
     yield state("", sources)
     raw = ""
-    for raw in generator.stream(rewritten, hits, history):
+    for raw in generator.stream(rewritten, hits, history, signals=signals):
         yield state(join_sentences(split_answer(raw)), sources)
     if not raw.strip() or raw.strip().startswith(NOT_FOUND_PREFIX):
         said = escape_markdown(strip_markers(raw).strip()) if raw.strip() else NOT_FOUND_TEXT

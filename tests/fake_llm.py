@@ -16,7 +16,8 @@ class ScriptedLLM:
         self.text, self.pieces, self.fail_with = text, pieces, fail_with
         self.calls: list[tuple[str, list[Hit], list]] = []
 
-    def stream(self, question: str, passages: list[Hit], history: Sequence[tuple[str, str]] = ()) -> Iterator[str]:
+    def stream(self, question: str, passages: list[Hit], history: Sequence[tuple[str, str]] = (),
+               signals=None) -> Iterator[str]:
         self.calls.append((question, list(passages), list(history)))
         step = max(1, len(self.text) // self.pieces)
         for end in range(step, len(self.text) + step, step):

@@ -25,11 +25,15 @@ SYSTEM_PROMPT = (
 
 
 class Generator(Protocol):
-    """Writes an answer from numbered passages; .stream yields the growing raw text with [n] markers."""
+    """Writes an answer from numbered passages; .stream yields the growing raw text with [n] markers.
+
+    signals (extractive.Signals: meaning and word rarity from the index), when given, help judge sentences: the
+    extractive back-end ranks and gates with them; a model back-end reads the passages itself and may ignore them."""
 
     name: str
 
-    def stream(self, question: str, passages: list[Hit], history: Sequence[tuple[str, str]]) -> Iterator[str]: ...
+    def stream(self, question: str, passages: list[Hit], history: Sequence[tuple[str, str]] = (),
+               signals=None) -> Iterator[str]: ...
 
 
 def format_passages(passages: Sequence[Hit]) -> str:

@@ -36,7 +36,8 @@ class EndpointGenerator:
                                          http_client=httpx.Client(timeout=timeout, trust_env=False))
         return self._client
 
-    def stream(self, question: str, passages: list[Hit], history: Sequence[tuple[str, str]] = ()) -> Iterator[str]:
+    def stream(self, question: str, passages: list[Hit], history: Sequence[tuple[str, str]] = (),
+               signals=None) -> Iterator[str]:
         import openai
 
         text, finished = "", False

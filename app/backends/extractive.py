@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from indexer.models import Hit
 
@@ -14,21 +14,25 @@ from ..notfound import NOT_FOUND_TEXT
 from ..safety import is_planted
 
 MAX_CHARS = 300  # whole answer (a list question gets LIST_CHARS)
-LIST_CHARS = 1000
+LIST_CHARS = 1600
 MAX_SENTENCE = 120  # longer sentences are cut to the clauses around the best match
 MIN_SCORE = 0.25  # below this the best sentence does not answer the question
 TOPIC_WINDOW = 8  # an on-topic sentence among this many best ones restricts the answer to on-topic sentences
 LEAD_IN_NOVELTY = 0.45  # below this share of new bigrams a sentence only restates the question
 OTHER_UNIT_PENALTY = 0.5  # the question names a unit and the passage is from another one
-LIST_UNITS = 10  # units listed at most in a 「哪些单位」 answer
+LIST_UNITS = 16  # units listed at most in a 「哪些单位」 answer (as many as app.answer reads with evidence)
 MIN_TOPICAL = 0.3  # evidence must hold this share of the question's topic words
 MIN_FIGURE_TOPICAL = 0.2  # …and a figure's own clause this share: the lowest of the answerable figure questions of
 # eval/data/questions.jsonl (0.20); no-answer questions naming a unit there score 0.0
+MIN_TELLING = 0.45  # a 「有没有」 sentence holds this share of the topic's idf: fitted on answers_dev.jsonl, where the
+# named units that lack the thing score ≤ 0.33 and those that have it ≥ 0.54
 MIN_SIMILARITY = 0.90  # e5 cosine of a sentence in other words that still answers (fitted on questions.jsonl)
+RERANK = 8  # the best sentences by wording that are reranked by meaning (each costs one short embedding)
+SIM_WEIGHT = 10.0  # score per unit of e5 cosine in that rerank: cosines of candidates differ by hundredths
 # Words that say whose text or which section is wanted, not what it is about.
 _FRAME_WORD = re.compile(r"^(?:单位|部门|我局|本局|[省市县区镇乡]|存在|存在问题|问题|不足|短板|下一步|计划|打算|"
                          r"工作计划|做法|措施|举措|成效|经验|亮点|创新|哪些|有没有|是否|分别|XX|全年|年度|今年|去年|累计|共计|总计|"
-                         r"全市|全县|全区)$")
+                         r"全市|全县|全区|一共|几[个条件次场名人项家期份天]?|20\d\d)$")
 _ENUM_START = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|[（(][一二三四五六七八九十\d]+[）)]|\d+[.、]|第[一二三四五六七八九十]+部分)")
 _ENUM_INSIDE = re.compile(r"\s[（(][一二三四五六七八九十]+[）)]")
 
@@ -47,15 +51,27 @@ class Candidate:
     # question, in the clause holding a figure of the asked measure
     unit: str = ""  # the unit (or report title) the sentence comes from
     chunk_id: str = ""
+    sim: float | None = None  # e5 cosine with the question's topic, for the RERANK best by wording
+    base: float = 0.0  # the score by wording alone, before that rerank: what the evidence gates judge
+    telling: float | None = None  # share of the topic words' idf in the sentence (with Signals.idf): 「AB岗」 counts,
+    # 「政务公开」 hardly
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the answer layer knows beyond the passages, to judge a sentence: its meaning and how telling its words are."""
+
+    similarity: Callable[[list[str]], list[float]] | None = None  # texts → e5 cosine with the question's topic
+    idf: Callable[[str], float] | None = None  # token → inverse document frequency in the index (app.rarity)
 
 
 def _weight(token: str) -> float:
     return float(min(len(token), 4))
 
 
-def _coverage(tokens: Sequence[str], text: str) -> float:
-    total = sum(_weight(t) for t in tokens)
-    return sum(_weight(t) for t in tokens if t in text) / total if total else 0.0
+def _coverage(tokens: Sequence[str], text: str, weight: Callable[[str], float] = _weight) -> float:
+    total = sum(weight(t) for t in tokens)
+    return sum(weight(t) for t in tokens if t in text) / total if total else 0.0
 
 
 # Measures that count the same things: a question's 多少起 is answered by 30宗.
@@ -133,8 +149,14 @@ def _trim(sentence: str, q_tokens: Sequence[str], intent: Intent) -> str:
     return "".join(clauses[lo:hi]).strip()
 
 
-def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()) -> tuple[Intent, list[Candidate]]:
-    """Every usable sentence of the passages, scored, best first; asked = all units the question names."""
+def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = (),
+               signals: Signals | None = None) -> tuple[Intent, list[Candidate]]:
+    """Every usable sentence of the passages, scored, best first; asked = all units the question names.
+
+    With signals.similarity the RERANK best sentences by wording are reordered by meaning too (「最晚几个钟头」 is
+    answered by 「最迟5小时内」, which shares few words with it); with signals.idf each gets its `telling` share.
+    """
+    signals = signals or Signals()
     intent = detect_intent(question)
     q_tokens = content_tokens(question)
     q_bigrams = bigrams(question)
@@ -165,38 +187,59 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
                 heading = c.heading_path[-1] if c.heading_path else ""
                 topical = max(figure_topical(sent, heading, topic_tokens, intent.measures),
                               figure_topical(follow, heading, topic_tokens, intent.measures) if follow else 0.0)
+            telling = _coverage(topic_tokens, f"{sent}{follow}", signals.idf) if signals.idf and topic_tokens else None
             out.append(Candidate(n, _trim(sent, q_tokens, intent), score, c.report_id, s, in_role, cued, follow,
-                                 topical, c.unit or c.report_title, c.chunk_id))
+                                 topical, c.unit or c.report_title, c.chunk_id, base=score, telling=telling))
     out.sort(key=lambda cand: (-cand.score, cand.n))
-    return intent, out
+    return intent, rerank(out, signals.similarity)
+
+
+def rerank(cands: list[Candidate], similarity: Callable[[list[str]], list[float]] | None) -> list[Candidate]:
+    """The RERANK best candidates rescored by meaning: each loses SIM_WEIGHT per unit of cosine below the closest one,
+    so the closest keeps its own score (the select floors stay relative to it) and the rest keep their order."""
+    if similarity is None or len(cands) < 2:
+        return cands
+    head, tail = cands[:RERANK], cands[RERANK:]
+    sims = similarity([f"{c.text}{c.follow}" for c in head])
+    top = max(sims)
+    head = [replace(c, score=c.score - SIM_WEIGHT * (top - s), sim=s) for c, s in zip(head, sims)]
+    floor = min(c.score for c in head)
+    tail = [replace(c, score=min(c.score, floor)) for c in tail]
+    return sorted(head, key=lambda c: (-c.score, c.n)) + tail
 
 
 def answers(intent: Intent, cand: Candidate) -> bool:
     """Is this sentence evidence for the question: on topic and, for a figure question, holding a figure of the asked
     measure in a clause that names what was asked?"""
-    if cand.score < MIN_SCORE:
+    if cand.base < MIN_SCORE:
+        return False
+    if intent.yesno and cand.telling is not None and cand.telling < MIN_TELLING:
         return False
     return cand.topical >= (MIN_FIGURE_TOPICAL if intent.kind == "count" else MIN_TOPICAL)
 
 
 def evidence(question: str, passages: Sequence[Hit], asked: Sequence[str] = (),
-             similarity: Callable[[list[str]], list[float]] | None = None) -> Candidate | None:
+             signals: Signals | None = None) -> Candidate | None:
     """The best sentence of the passages that answers the question, or None: the not-found decision of every back-end.
 
     similarity(texts) → cosine of each text with the question's topic: a sentence close enough in meaning is
     evidence even in other words, except for figures, which users copy and which must be named where they stand.
     """
-    intent, cands = candidates(question, passages, asked)
+    signals = signals or Signals()
+    similarity = signals.similarity
+    intent, cands = candidates(question, passages, asked, signals)
     window = _on_role(intent, cands)[:TOPIC_WINDOW]
     for cand in window:
         if answers(intent, cand):
             return cand
-    if similarity is None or intent.kind == "count" or not window:
-        return None
-    window = [c for c in window if c.score >= MIN_SCORE]
-    sims = similarity([c.text for c in window]) if window else []
-    best = max(range(len(window)), key=lambda i: sims[i]) if window else None
-    return window[best] if best is not None and sims[best] >= MIN_SIMILARITY else None
+    if similarity is None or intent.kind == "count" or (intent.yesno and asked) or not window:
+        return None  # a named unit's 「有没有」 is 「有」 only where its own words say so
+    window = [c for c in window if c.base >= MIN_SCORE]
+    missing = [c for c in window if c.sim is None]  # role filtering may reach past the reranked head
+    sims = dict(zip((id(c) for c in missing), similarity([f"{c.text}{c.follow}" for c in missing]))) if missing else {}
+    window = [c if c.sim is not None else replace(c, sim=sims[id(c)]) for c in window]
+    best = max(window, key=lambda c: c.sim, default=None)
+    return best if best is not None and best.sim >= MIN_SIMILARITY else None
 
 
 def _leads_in(sentence: str, q_bigrams: frozenset) -> bool:
@@ -295,12 +338,18 @@ class ExtractiveGenerator:
 
     name = "extractive"
 
-    def stream(self, question: str, passages: list[Hit], history: Sequence[tuple[str, str]] = ()) -> Iterator[str]:
-        intent, cands = candidates(question, passages)
+    def stream(self, question: str, passages: list[Hit], history: Sequence[tuple[str, str]] = (),
+               signals: Signals | None = None) -> Iterator[str]:
+        intent = detect_intent(question)
         named = flatten(resolve_units(question, {h.chunk.unit for h in passages})[0])
         # Two reports of one unit may give different figures: each report's own figure, under its own title.
         reports = {h.chunk.report_id for h in passages if h.chunk.unit in named}
-        per_unit = len(named) > 1 or (intent.kind == "count" and len(reports) > 1)
+        per_unit = intent.per_unit or len(named) > 1 or (intent.kind == "count" and len(reports) > 1)
+        # One line per report: each report's best sentence on its own merits, not reranked against other reports'.
+        signals = signals or Signals()
+        if per_unit:
+            signals = replace(signals, similarity=None)
+        intent, cands = candidates(question, passages, (), signals)
         sentences = compose(select(intent, cands, per_unit=per_unit))
         if not sentences:
             yield NOT_FOUND_TEXT

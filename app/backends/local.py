@@ -179,7 +179,8 @@ class LocalGenerator:
             raise ModelUnavailableError(f"本地模型加载失败：{exc}") from exc
         self._lock = threading.Lock()
 
-    def stream(self, question: str, passages: list[Hit], history: Sequence[tuple[str, str]] = ()) -> Iterator[str]:
+    def stream(self, question: str, passages: list[Hit], history: Sequence[tuple[str, str]] = (),
+               signals=None) -> Iterator[str]:
         messages = build_messages(question, passages, history)
         text = ""
         with self._lock:
