@@ -96,7 +96,13 @@ def _resolve(question: str, known: Iterable[str]) -> tuple[list[list[str]], list
     unknown = []
     for start, run in mentions(question):
         end = start + len(run)
-        if any(start < e2 and s2 < end for s2, e2 in spans):
+        if any(s2 < end <= e2 for s2, e2 in spans):
+            continue  # this organ word belongs to a unit already found
+        # 「审计局和粮储局」: the run reaches back over a unit already found; what follows it is a mention of its own.
+        cut = max((e2 for s2, e2 in spans if start < e2 <= end), default=start)
+        cut += len(question[cut:end]) - len(question[cut:end].lstrip("和与及、"))
+        start, run = cut, question[cut:end]
+        if len(run) < MIN_MENTION:
             continue
         best: list[str] = []
         best_len = 0

@@ -187,7 +187,10 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
                 heading = c.heading_path[-1] if c.heading_path else ""
                 topical = max(figure_topical(sent, heading, topic_tokens, intent.measures),
                               figure_topical(follow, heading, topic_tokens, intent.measures) if follow else 0.0)
-            telling = _coverage(topic_tokens, f"{sent}{follow}", signals.idf) if signals.idf and topic_tokens else None
+            # Judged where a unit is named: its own text must say it (「县司法局有没有设立专区」); a question about
+            # any unit (「有没有……的做法」) is mostly asked in other words and is left to the similarity check.
+            telling = (_coverage(topic_tokens, f"{sent}{follow}", signals.idf)
+                       if signals.idf and topic_tokens and (named or asked) else None)
             out.append(Candidate(n, _trim(sent, q_tokens, intent), score, c.report_id, s, in_role, cued, follow,
                                  topical, c.unit or c.report_title, c.chunk_id, base=score, telling=telling))
     out.sort(key=lambda cand: (-cand.score, cand.n))
