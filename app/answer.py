@@ -189,11 +189,12 @@ def retrieve(plan: Plan, searcher, cfg: Config, filters: Filters | None) -> tupl
     if role and not base.section_role:
         base = dataclasses.replace(base, section_role=(role,))
     if plan.intent.per_unit:
-        return _renumber(list_passages(plan.question, searcher.search(plan.query, k=LIST_POOL, filters=base))), []
+        pool = searcher.search(plan.query, k=LIST_POOL, filters=base)
+        return _renumber(list_passages(plan.question, pool, Signals(idf=idf(searcher)))), []
     return _renumber(searcher.search(plan.query, k=k, filters=base)), []
 
 
-def list_passages(question: str, hits: Sequence[Hit]) -> list[Hit]:
+def list_passages(question: str, hits: Sequence[Hit], signals: Signals | None = None) -> list[Hit]:
     """For 「哪些单位」: one passage a report, the reports whose passages hold an answering sentence first (in ranking
     order, up to LIST_EVIDENCE), then the best of the rest up to LIST_PASSAGES; a list is only as complete as the
     reports it reads, so every report found in the pool is checked, not only the first few."""
@@ -203,7 +204,7 @@ def list_passages(question: str, hits: Sequence[Hit]) -> list[Hit]:
             by_report[h.chunk.report_id].append(h)
     answering, rest = [], []
     for report_hits in by_report.values():
-        found = evidence(question, report_hits)
+        found = evidence(question, report_hits, (), signals)
         if found is not None and len(answering) < LIST_EVIDENCE:
             answering.append(report_hits[found.n - 1])
         else:

@@ -26,6 +26,7 @@ MIN_FIGURE_TOPICAL = 0.2  # …and a figure's own clause this share: the lowest 
 # eval/data/questions.jsonl (0.20); no-answer questions naming a unit there score 0.0
 MIN_TELLING = 0.45  # a 「有没有」 sentence holds this share of the topic's idf: fitted on answers_dev.jsonl, where the
 # named units that lack the thing score ≤ 0.33 and those that have it ≥ 0.54
+MIN_LIST_TELLING = 0.3  # …and a 「哪些单位」 line (lists gather many wordings of one thing)
 MIN_SIMILARITY = 0.90  # e5 cosine of a sentence in other words that still answers (fitted on questions.jsonl)
 RERANK = 8  # the best sentences by wording that are reranked by meaning (each costs one short embedding)
 SIM_WEIGHT = 10.0  # score per unit of e5 cosine in that rerank: cosines of candidates differ by hundredths
@@ -187,10 +188,11 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
                 heading = c.heading_path[-1] if c.heading_path else ""
                 topical = max(figure_topical(sent, heading, topic_tokens, intent.measures),
                               figure_topical(follow, heading, topic_tokens, intent.measures) if follow else 0.0)
-            # Judged where a unit is named: its own text must say it (「县司法局有没有设立专区」); a question about
-            # any unit (「有没有……的做法」) is mostly asked in other words and is left to the similarity check.
+            # Judged where a unit is named, its own text must say it (「县司法局有没有设立专区」), and for each unit of a
+            # 「哪些单位」 list; a question about any unit (「有没有……的做法」) is mostly asked in other words and is left
+            # to the similarity check.
             telling = (_coverage(topic_tokens, f"{sent}{follow}", signals.idf)
-                       if signals.idf and topic_tokens and (named or asked) else None)
+                       if signals.idf and topic_tokens and (named or asked or intent.per_unit) else None)
             out.append(Candidate(n, _trim(sent, q_tokens, intent), score, c.report_id, s, in_role, cued, follow,
                                  topical, c.unit or c.report_title, c.chunk_id, base=score, telling=telling))
     out.sort(key=lambda cand: (-cand.score, cand.n))
@@ -216,7 +218,8 @@ def answers(intent: Intent, cand: Candidate) -> bool:
     measure in a clause that names what was asked?"""
     if cand.base < MIN_SCORE:
         return False
-    if intent.yesno and cand.telling is not None and cand.telling < MIN_TELLING:
+    if cand.telling is not None and (intent.yesno or intent.per_unit) and \
+            cand.telling < (MIN_TELLING if intent.yesno else MIN_LIST_TELLING):
         return False
     return cand.topical >= (MIN_FIGURE_TOPICAL if intent.kind == "count" else MIN_TOPICAL)
 
