@@ -129,3 +129,48 @@ def test_two_reports_of_one_unit_each_keep_their_own_figure():
                    "截至目前，共办理网民咨询77件，依申请公开12件，按时办结率均达100%。")
     text = run("市统计局依申请公开多少件？", hits_for([a, b]))
     assert "4件" in text and "12件" in text and "[1]" in text and "[2]" in text
+
+
+def test_rerank_puts_the_sentence_closest_in_meaning_first_and_keeps_its_score():
+    from app.backends.extractive import Candidate, rerank
+
+    cands = [Candidate(1, "召开新闻发布会3场。", 1.2, "r1"), Candidate(1, "发布会总扫瞄量达三千次以上。", 1.0, "r1"),
+             Candidate(2, "其他工作。", 0.4, "r2")]
+    sims = {"召开新闻发布会3场。": 0.85, "发布会总扫瞄量达三千次以上。": 0.93}
+    out = rerank(cands, lambda texts: [sims.get(t, 0.5) for t in texts])
+    assert [c.text for c in out[:2]] == ["发布会总扫瞄量达三千次以上。", "召开新闻发布会3场。"]
+    assert out[0].score == 1.0 and out[1].score == pytest.approx(1.2 - 10 * 0.08)  # SIM_WEIGHT per unit of cosine
+    assert rerank(cands, None) == cands
+
+
+def test_named_unit_yes_no_needs_the_telling_words_not_only_common_ones():
+    from app.backends.extractive import Signals, evidence
+
+    common = make_chunk("r-j", "县司法局2023年度政务公开工作总结", "县司法局", "一、工作开展情况", "做法与成效",
+                        "我局设立政务公开工作领导小组，扎实推进政务公开工作，政务公开水平不断提升。")
+    hits = hits_for([common])
+    # 「政务公开」 is in every chunk (idf 0), 「专区」 in none: the sentence shares only the common words.
+    idf = {"专区": 3.0, "设立": 1.0}.get
+    signals = Signals(idf=lambda t: idf(t, 0.0))
+    assert evidence("县司法局有没有设立政务公开专区？", hits, ["县司法局"], signals) is None
+    with_it = make_chunk("r-j", "县司法局2023年度政务公开工作总结", "县司法局", "一、工作开展情况", "做法与成效",
+                         "我局在办事大厅设立政务公开专区，方便群众查阅政府信息。")
+    assert evidence("县司法局有没有设立政务公开专区？", hits_for([with_it]), ["县司法局"], signals) is not None
+
+
+def test_list_passages_reads_every_report_and_puts_answering_ones_first():
+    from app.answer import list_passages
+
+    chunks = [make_chunk(f"r{i}", f"单位{i}2023年工作总结", f"单位{i}", "一、工作", "做法与成效",
+                         "严格落实信息发布“三审”制度。" if i in (3, 5) else "持续推进各项工作，取得明显成效。", 0)
+              for i in range(1, 7)]
+    out = list_passages("哪些单位实行信息发布三审制度？", hits_for(chunks))
+    assert [h.chunk.report_id for h in out[:2]] == ["r3", "r5"] and len({h.chunk.report_id for h in out}) == 6
+
+
+def test_idf_is_low_for_words_in_every_chunk_and_per_searcher():
+    from app.rarity import idf
+
+    s = FakeSearcher()
+    f = idf(s)
+    assert f("。") < f("整改率") < f("不存在的词") and idf(s) is f and idf(FakeSearcher()) is not f
