@@ -241,13 +241,21 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
     plain = list(searcher.search(rewritten, k=cfg.search.k, filters=filters))
     feats = question_features(searcher, rewritten, plain, units)
     # A question naming a known unit is judged on that unit's own text below (evidence), not on global scores.
-    found = (not (thresholds.refuse_mismatch and feats.mismatch)) if plan.groups else not is_not_found(feats, thresholds)
+    # So is a 「哪些单位」 list: each of its lines must answer in its own report's words (list_passages).
+    by_evidence = bool(plan.groups) or plan.intent.per_unit
+    found = (not (thresholds.refuse_mismatch and feats.mismatch)) if by_evidence else not is_not_found(feats, thresholds)
     hits, groups = retrieve(plan, searcher, cfg, filters) if found else (plain, [])
     missing: list[str] = []
     topic = without_units(rewritten, units)
 
+    seen: dict[str, float] = {}
+
     def similarity(texts):
-        return searcher.similarity(topic, texts)
+        # The evidence check and the back-end weigh the same sentences: each is embedded once a question.
+        todo = list(dict.fromkeys(t for t in texts if t not in seen))
+        if todo:
+            seen.update(zip(todo, searcher.similarity(topic, todo)))
+        return [seen[t] for t in texts]
 
     signals = Signals(similarity, idf(searcher))
 
@@ -262,6 +270,9 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
         hits = _renumber(kept)
     elif found and plan.intent.yesno and evidence(rewritten, hits, (), signals) is None:
         found = False  # 「有没有……」 is answered 「有」 only on a sentence that says so
+    elif found and plan.intent.per_unit and not any(evidence(rewritten, [h], (), Signals(idf=signals.idf))
+                                                    for h in hits[:LIST_EVIDENCE]):
+        found = False  # no report's own words answer: a list of neighbouring sentences would mislead
     first = time.monotonic() - t0
 
     def state(markdown, sources, done=False, not_found=False, flagged=()):
