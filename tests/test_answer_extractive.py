@@ -174,3 +174,14 @@ def test_idf_is_low_for_words_in_every_chunk_and_per_searcher():
     s = FakeSearcher()
     f = idf(s)
     assert f("。") < f("整改率") < f("不存在的词") and idf(s) is f and idf(FakeSearcher()) is not f
+
+
+def test_figure_clause_ignores_codes_like_pm25_and_prefers_the_rare_words_asked():
+    from app.backends.extractive import figure_topical
+
+    assert figure_topical("PM2.5平均浓度和优良天数比例均达到省市目标考核要求", "", ["浓度", "比例"], ()) == 0.0
+    assert figure_topical("PM2.5平均浓度为31微克/立方米", "", ["浓度", "比例"], ()) == 0.5
+    rare = {"机构": 4.0, "领导": 4.0, "公开": 0.2, "信息": 0.2}.get
+    total = figure_topical("市国动办主动公开政务信息103条", "", ["公开", "机构", "领导", "信息"], ("条",), rare)
+    part = figure_topical("其中，机构领导6条", "", ["公开", "机构", "领导", "信息"], ("条",), rare)
+    assert part > 0.9 > 0.1 > total

@@ -27,6 +27,7 @@ MIN_FIGURE_TOPICAL = 0.2  # …and a figure's own clause this share: the lowest 
 MIN_TELLING = 0.45  # a 「有没有」 sentence holds this share of the topic's idf: fitted on answers_dev.jsonl, where the
 # named units that lack the thing score ≤ 0.33 and those that have it ≥ 0.54
 MIN_LIST_TELLING = 0.3  # …and a 「哪些单位」 line (lists gather many wordings of one thing)
+FIGURE_IDF_WEIGHT = 0.6  # score for a figure clause holding all the asked words, weighted by idf
 MIN_SIMILARITY = 0.90  # e5 cosine of a sentence in other words that still answers (fitted on questions.jsonl)
 RERANK = 8  # the best sentences by wording that are reranked by meaning (each costs one short embedding)
 SIM_WEIGHT = 10.0  # score per unit of e5 cosine in that rerank: cosines of candidates differ by hundredths
@@ -78,13 +79,15 @@ def _coverage(tokens: Sequence[str], text: str, weight: Callable[[str], float] =
 # Measures that count the same things: a question's 多少起 is answered by 30宗.
 _SAME_MEASURE = ({"件", "起", "宗"}, {"人", "名", "人次"}, {"次", "场", "场次"}, {"条", "则"}, {"个", "家"})
 _CLAUSE = re.compile(r"[^，,；;：:。！？!?、]+")
+_NAMED_CODE = re.compile(r"[A-Za-z]+\d+(?:\.\d+)?")  # PM2.5, H7N9: names, not figures
 
 
 def _measure_alike(unit: str) -> set[str]:
     return next((g for g in _SAME_MEASURE if unit in g), {unit})
 
 
-def figure_topical(sentence: str, heading: str, topic_tokens: Sequence[str], measures: Sequence[str]) -> float:
+def figure_topical(sentence: str, heading: str, topic_tokens: Sequence[str], measures: Sequence[str],
+                   weight: Callable[[str], float] = _weight) -> float:
     """Share of the topic words in the clause (with its heading) that holds a figure of an asked measure.
 
     「主动公开多少条」 is answered by 「公开信息1685条」, not by 「举办讲座463场」 in a sentence that mentions 信息 elsewhere.
@@ -93,11 +96,11 @@ def figure_topical(sentence: str, heading: str, topic_tokens: Sequence[str], mea
     wanted = set().union(*(_measure_alike(m) for m in measures)) if measures else set()
     for m in _CLAUSE.finditer(sentence):
         clause = m.group()
-        figs = [shown for shown, _ in numbers(clause) if not shown.endswith(("年", "月", "日"))]
+        figs = [shown for shown, _ in numbers(_NAMED_CODE.sub("", clause)) if not shown.endswith(("年", "月", "日"))]
         if wanted:
             figs = [f for f in figs if any(f.endswith(w) for w in wanted)]
         if figs:
-            best = max(best, _coverage(topic_tokens, f"{clause} {heading}") if topic_tokens else 1.0)
+            best = max(best, _coverage(topic_tokens, f"{clause} {heading}", weight) if topic_tokens else 1.0)
     return best
 
 
@@ -188,6 +191,12 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
                 heading = c.heading_path[-1] if c.heading_path else ""
                 topical = max(figure_topical(sent, heading, topic_tokens, intent.measures),
                               figure_topical(follow, heading, topic_tokens, intent.measures) if follow else 0.0)
+                if signals.idf:
+                    # 「机构领导多少条」: the figure whose clause holds the rare words asked (机构领导6条), not the
+                    # total beside it that shares only the common ones (主动公开政务信息103条).
+                    score += FIGURE_IDF_WEIGHT * max(
+                        figure_topical(sent, heading, topic_tokens, intent.measures, signals.idf),
+                        figure_topical(follow, heading, topic_tokens, intent.measures, signals.idf) if follow else 0.0)
             # Judged where a unit is named, its own text must say it (「县司法局有没有设立专区」), and for each unit of a
             # 「哪些单位」 list; a question about any unit (「有没有……的做法」) is mostly asked in other words and is left
             # to the similarity check.
