@@ -23,6 +23,10 @@ ROLE_CUES = (
 _MEASURE_Q = re.compile(r"做法|措施|举措|如何|怎么|怎样|成效|经验|亮点|成绩|创新")
 _PER_UNIT_RE = re.compile(r"哪些(?:单位|部门|报告|地方|区县|街道|局|乡镇)|哪个(?:单位|部门)|哪几个|各(?:单位|部门)")
 _LISTING_RE = re.compile(r"哪些|有什么|有何|包括|都有|几个方面")
+# 「哪些单位没有收到申请」: a list of what did not happen; its lines must say so (未收到, 0件), not the figures of those
+# who did.
+_NEGATED_Q = re.compile(r"(?<!有)没有|未|尚未|从未|零")
+NEGATED_ANSWER = re.compile(r"未|没有|无|零|(?<![\d.])0(?:件|条|个|次|起|宗|人|项)")
 _YESNO_RE = re.compile(r"有没有|有无|是否|是不是|(?:有|开展|建立|实行|设立|举办|制定|出台)[^？?，,。]{0,20}吗[？?]?$")
 # Words that only frame the question: dropped from the search query so they do not pull in unrelated passages.
 _FRAME_RE = re.compile(r"请问|请|帮我|查一下|告诉我|一共|分别|多少|哪些|哪个|哪几个|什么|是否|有没有|有无|是不是|吗|呢|[？?]")
@@ -42,6 +46,7 @@ class Intent:
     per_unit: bool = False  # 「哪些单位」「分别」「各单位」: one line per unit
     listing: bool = False  # 「哪些/有什么」: several sentences
     yesno: bool = False  # 「有没有……」: yes or no first, then the evidence
+    negated: bool = False  # 「哪些单位没有……」: the lines must say it did not happen
 
 
 def role_intent(question: str) -> str | None:
@@ -53,6 +58,11 @@ def role_intent(question: str) -> str | None:
 
 
 def detect_intent(question: str) -> Intent:
+    intent = _detect(question)
+    return replace(intent, negated=True) if intent.per_unit and _NEGATED_Q.search(question) else intent
+
+
+def _detect(question: str) -> Intent:
     per_unit = bool(_PER_UNIT_RE.search(question))
     yesno = bool(_YESNO_RE.search(question))
     listing = per_unit or bool(_LISTING_RE.search(question))

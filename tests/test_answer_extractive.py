@@ -185,3 +185,13 @@ def test_figure_clause_ignores_codes_like_pm25_and_prefers_the_rare_words_asked(
     total = figure_topical("市国动办主动公开政务信息103条", "", ["公开", "机构", "领导", "信息"], ("条",), rare)
     part = figure_topical("其中，机构领导6条", "", ["公开", "机构", "领导", "信息"], ("条",), rare)
     assert part > 0.9 > 0.1 > total
+
+
+def test_negated_list_keeps_only_lines_that_say_it_did_not_happen():
+    chunks = [make_chunk("r1", "县税务局2023年政务公开工作总结", "县税务局", "一、工作", "做法与成效",
+                         "2023年我局收到政府信息公开申请共3件，均按时办结。", 0),
+              make_chunk("r2", "市应急管理局2023年政务公开总结", "市应急管理局", "一、工作", "做法与成效",
+                         "2023年我局未收到政府信息公开申请。", 0)]
+    text = run("哪些单位2023年没有收到政府信息公开申请？", hits_for(chunks))
+    assert "未收到" in text and "3件" not in text
+    assert detect_intent("哪些单位没有收到申请？").negated and not detect_intent("哪些单位有没有收到申请？").negated

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from indexer.models import Hit
 
 from ..citations import bigrams, content_tokens, numbers, sentence_spans
-from ..intent import Intent, detect_intent
+from ..intent import NEGATED_ANSWER, Intent, detect_intent
 from ..units import flatten, resolve_units, without_units
 from ..notfound import NOT_FOUND_TEXT
 from ..safety import is_planted
@@ -226,6 +226,8 @@ def answers(intent: Intent, cand: Candidate) -> bool:
     """Is this sentence evidence for the question: on topic and, for a figure question, holding a figure of the asked
     measure in a clause that names what was asked?"""
     if cand.base < MIN_SCORE:
+        return False
+    if intent.negated and not NEGATED_ANSWER.search(f"{cand.text}{cand.follow}"):
         return False
     if cand.telling is not None and (intent.yesno or intent.per_unit) and \
             cand.telling < (MIN_TELLING if intent.yesno else MIN_LIST_TELLING):
