@@ -195,3 +195,19 @@ def test_negated_list_keeps_only_lines_that_say_it_did_not_happen():
     text = run("哪些单位2023年没有收到政府信息公开申请？", hits_for(chunks))
     assert "未收到" in text and "3件" not in text
     assert detect_intent("哪些单位没有收到申请？").negated and not detect_intent("哪些单位有没有收到申请？").negated
+
+
+def test_meaning_is_weighed_only_where_the_wording_does_not_answer():
+    from app.backends.extractive import Signals, candidates
+
+    calls = []
+
+    def similarity(texts):
+        calls.append(texts)
+        return [0.9] * len(texts)
+
+    hits = FakeSearcher().search("县住建局办理了多少件行政处罚案件？")
+    candidates("县住建局办理了多少件行政处罚案件？", hits, (), Signals(similarity))
+    assert calls == []  # 「办理行政处罚案件43件」 answers in the question's own words: no embedding
+    candidates("县里查处违法违规的事一共多少宗？", hits, (), Signals(similarity))
+    assert calls and len(calls[0]) <= 8

@@ -205,6 +205,8 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
             out.append(Candidate(n, _trim(sent, q_tokens, intent), score, c.report_id, s, in_role, cued, follow,
                                  topical, c.unit or c.report_title, c.chunk_id, base=score, telling=telling))
     out.sort(key=lambda cand: (-cand.score, cand.n))
+    if out and answers(intent, out[0]):
+        return intent, out  # the wording already answers: meaning is weighed (one embedding a sentence) only where not
     return intent, rerank(out, signals.similarity)
 
 
@@ -214,7 +216,7 @@ def rerank(cands: list[Candidate], similarity: Callable[[list[str]], list[float]
     if similarity is None or len(cands) < 2:
         return cands
     head, tail = cands[:RERANK], cands[RERANK:]
-    sims = similarity([f"{c.text}{c.follow}" for c in head])
+    sims = similarity([c.text for c in head])
     top = max(sims)
     head = [replace(c, score=c.score - SIM_WEIGHT * (top - s), sim=s) for c, s in zip(head, sims)]
     floor = min(c.score for c in head)
@@ -253,7 +255,7 @@ def evidence(question: str, passages: Sequence[Hit], asked: Sequence[str] = (),
         return None  # a named unit's 「有没有」 is 「有」 only where its own words say so
     window = [c for c in window if c.base >= MIN_SCORE]
     missing = [c for c in window if c.sim is None]  # role filtering may reach past the reranked head
-    sims = dict(zip((id(c) for c in missing), similarity([f"{c.text}{c.follow}" for c in missing]))) if missing else {}
+    sims = dict(zip((id(c) for c in missing), similarity([c.text for c in missing]))) if missing else {}
     window = [c if c.sim is not None else replace(c, sim=sims[id(c)]) for c in window]
     best = max(window, key=lambda c: c.sim, default=None)
     return best if best is not None and best.sim >= MIN_SIMILARITY else None
