@@ -109,7 +109,8 @@ def test_upload_rebuilds_in_another_process_while_questions_are_answered(tiny_cf
     pids = {int(x) for x in log.read_text().split()}
     assert pids and os.getpid() not in pids  # embedded in the child, not in the serving process
     assert sum(g == old_gen for _, _, g in answers) >= 3  # the old generation kept answering meanwhile
-    assert all(ok for _, ok, _ in answers) and max(t for t, _, _ in answers) < 1.0
+    # Not a speed test: a rebuild in the serving process stalled questions for 30–53 s; a loaded CI box takes ~1 s.
+    assert all(ok for _, ok, _ in answers) and max(t for t, _, _ in answers) < 10.0
     assert svc.searcher.gen_dir != old_gen and "15次" in svc.ask("县应急局开展应急演练多少次？")[0]
 
 
