@@ -141,19 +141,22 @@ async def _open_session(url: str, auth: tuple[str, str] | None):
     return client, uuid.uuid4().hex
 
 
-async def _http_concurrent(url: str, users: int, questions: list[str], auth) -> tuple[list, float, float]:
+async def _http_concurrent(url: str, users: int, questions: list[str], auth,
+                           pid: int | None = None) -> tuple[list, float, float, float | None]:
+    """(results, wall s, set-up s, server CPU s during the asks only — not the users' page loads — when pid given)."""
     t = time.perf_counter()
     clients = []
     for _ in range(users):  # set-up is not what is measured: one after another, not timed
         clients.append(await _open_session(url, auth))
     setup = time.perf_counter() - t
+    cpu0 = _cpu_s(pid) if pid else None
     t = time.perf_counter()
     try:
         results = await asyncio.gather(*(ask_http(c, questions[i % len(questions)]) for i, c in enumerate(clients)))
     finally:
         wall = time.perf_counter() - t
         await asyncio.gather(*(c.aclose() for c, _ in clients))
-    return results, wall, setup
+    return results, wall, setup, (round(_cpu_s(pid) - cpu0, 1) if pid else None)
 
 
 async def _http_sequential(url: str, n: int, questions: list[str], deadline_s: float, auth) -> tuple[list, float]:
@@ -191,11 +194,14 @@ def summary(name: str, results: list[tuple[float, str | None]], wall: float) -> 
             "first_errors": sorted(set(errors))[:3]}
 
 
-def concurrent_users(url: str, users: int, questions: list[str], mode: str = "http", auth=None) -> dict:
+def concurrent_users(url: str, users: int, questions: list[str], mode: str = "http", auth=None,
+                     pid: int | None = None) -> dict:
     if mode == "http":
-        results, wall, setup = asyncio.run(_http_concurrent(url, users, questions, auth))
+        results, wall, setup, cpu = asyncio.run(_http_concurrent(url, users, questions, auth, pid))
         out = summary(f"{users} 个用户同时提问（各自的 httpx 客户端与会话）", results, wall)
         out["client_setup_s"] = round(setup, 1)
+        if cpu is not None:
+            out["server_cpu_s"] = cpu
         return out
     from gradio_client import Client
 
@@ -264,8 +270,8 @@ def measured(phase, pid: int, run) -> dict:
     """Run one phase; add the 1-minute load average at its start, and CPU seconds of server and generator."""
     load, server0, own0 = os.getloadavg()[0], _cpu_s(pid), _cpu_s()
     out = run()
-    out.update({"loadavg_1m_at_start": round(load, 2), "server_cpu_s": round(_cpu_s(pid) - server0, 1),
-                "generator_cpu_s": round(_cpu_s() - own0, 1)})
+    out.setdefault("server_cpu_s", round(_cpu_s(pid) - server0, 1))  # a phase may count only its timed part
+    out.update({"loadavg_1m_at_start": round(load, 2), "generator_cpu_s": round(_cpu_s() - own0, 1)})
     phase.append(out)
     return out
 
@@ -296,7 +302,7 @@ def main(argv=None) -> int:
     try:
         asyncio.run(_http_sequential(url, 1, questions, 60, auth))  # warm-up: model loaded, caches filled
         rss_before = rss_mb(proc.pid)
-        measured(phases, proc.pid, lambda: concurrent_users(url, args.users, questions, args.client, auth))
+        measured(phases, proc.pid, lambda: concurrent_users(url, args.users, questions, args.client, auth, proc.pid))
         measured(phases, proc.pid, lambda: sequential(url, args.sequential, questions, 600,
                                                       f"{args.sequential} 次顺序提问（一个客户端）", args.client, auth))
         if args.upload:

@@ -108,7 +108,7 @@ def test_light_load_client_asks_as_separate_users(tmp_path, auth):
     from tests.app_server import served_app
 
     with served_app(tmp_path, auth=[auth] if auth else None) as (url, demo):
-        results, wall, _ = asyncio.run(load._http_concurrent(url, 3, ["统计局主动公开了多少条信息？"], auth))
+        results, wall, _, _ = asyncio.run(load._http_concurrent(url, 3, ["统计局主动公开了多少条信息？"], auth))
         assert [e for _, e in results] == [None, None, None] and wall > 0
         bad, _ = asyncio.run(load._http_sequential(url, 2, [""], 30, auth))  # an empty question is an API error
         assert all(e and e.startswith("error") for _, e in bad)
