@@ -61,6 +61,7 @@ def strip_markers(text: str) -> str:
     return MARKER_RE.sub("", text)
 
 
+@lru_cache(maxsize=128)  # verify() compares every answer sentence with every passage: each passage's set, once
 def bigrams(text: str) -> frozenset[str]:
     """Character bigrams over the CJK/alphanumeric characters only (punctuation and markers ignored)."""
     chars = _CJK_OR_ALNUM.findall(strip_markers(text))

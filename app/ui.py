@@ -91,6 +91,9 @@ def build_app(searcher, generator, cfg, index_dir=None, embedder=None, corpus_di
     # latency and memory grew over a long run. Keep 1,000 events and summarise every 100.
     os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
+    # Gradio wraps every event in matplotlib.get_backend()/use("agg"); with the backend unset, the first event
+    # imported pyplot (0.5 s, 30 MB) in the middle of the first questions. The app draws no plots.
+    os.environ.setdefault("MPLBACKEND", "agg")
     demo.queue(default_concurrency_limit=concurrency)
     demo.service = svc  # lets callers and tests reach the live searcher
     demo.conversations = store

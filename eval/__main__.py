@@ -102,7 +102,7 @@ def cmd_bench(args, embedder=None) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()] if args.sizes else []
     result, markdown = run_bench(cfg, _out(args), corpus=args.corpus, queries=args.queries, sizes=sizes,
                                  parts=_modes(args.parts), embedder=embedder, hnsw_max=args.hnsw_max,
-                                 config_path=args.config)
+                                 config_path=args.config, app_dir=args.app_dir)
     print(json.dumps(result, ensure_ascii=False) if args.json else markdown)
     return 0
 
@@ -155,7 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--hnsw-max", type=int, default=1_000_000,
                    help="超过此规模不建 HNSW（构建最慢，1M 约 4–8 分钟），只给估计值")
     s.add_argument("--parts", default="build,latency,synthetic,runtime,start",
-                   help="要跑的部分（runtime：各嵌入运行时对比；start：冷建索引、应用首答时间与内存）")
+                   help="要跑的部分（runtime：各嵌入运行时对比；start：冷建索引、应用首答时间与内存；"
+                        "app：只测应用首答时间与内存）")
+    s.add_argument("--app-dir", type=Path, default=None, help="app 部分测这个目录里的代码（默认本仓库；用于前后对比）")
     s.set_defaults(func=cmd_bench)
     return p
 

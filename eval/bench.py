@@ -353,46 +353,67 @@ def bench_cold_build(config_path, corpus: Path) -> dict:
 
 
 def bench_app(config_path, index_dir: Path, questions: list[str], n_questions: int = 200,
-              timeout_s: float = 180) -> dict:
-    """Seconds from `python -m app` to the first answered /ask; RSS once answering and after n_questions more."""
+              timeout_s: float = 180, app_dir: Path | None = None) -> dict:
+    """Seconds from `python -m app` to the first answered /ask; RSS once answering and after n_questions more.
+
+    The asks go through eval.load's plain HTTP client (Gradio's REST API, one session), so client start-up is not
+    counted as the app's; app_dir runs another checkout's app (before/after on the same machine)."""
+    import asyncio
+    import os
+    import socket
     import subprocess
     import sys
 
-    import socket
+    import httpx
 
-    from gradio_client import Client
+    from .load import ask_http
 
+    app_dir = Path(app_dir or Path(__file__).resolve().parent.parent)
     with socket.socket() as sock:  # a free port
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     cmd = [sys.executable, "-m", "app", "--no-build", "--backend", "extractive", "--port", str(port),
            "--index", str(index_dir), *(["--config", str(config_path)] if config_path else [])]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        client = None
-        while client is None:
+    url = f"http://127.0.0.1:{port}"
+
+    async def first_answer(client) -> str | None:
+        while True:
             if proc.poll() is not None or time.perf_counter() - t0 > timeout_s:
-                return {"error": f"app did not answer within {timeout_s:.0f} s (exit {proc.poll()})"}
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-            except Exception:  # noqa: BLE001  not listening yet
-                time.sleep(0.2)
-        client.predict(questions[0], api_name="/ask")
+                return f"app did not answer within {timeout_s:.0f} s (exit {proc.poll()})"
+            _, err = await ask_http((client, "bench"), questions[0])
+            if not (err or "").startswith(("ConnectError", "RemoteProtocolError")):  # else: not listening yet
+                return err
+            await asyncio.sleep(0.1)
+
+    async def run(client) -> dict:
+        err = await first_answer(client)
+        if err:
+            return {"error": err}
         first = time.perf_counter() - t0
         first_cpu = proc_cpu_s(proc.pid)
-        time.sleep(2)  # let the background model load finish: "idle" is the ready app
+        await asyncio.sleep(2)  # let the background warm-up finish: "idle" is the ready app
         idle = proc_rss_mb(proc.pid)
         t1 = time.perf_counter()
+        errors = 0
         for i in range(n_questions):
-            client.predict(questions[i % len(questions)], api_name="/ask")
+            errors += (await ask_http((client, "bench"), questions[i % len(questions)]))[1] is not None
         per_q = (time.perf_counter() - t1) / n_questions
         after = proc_rss_mb(proc.pid)
         maps = Path(f"/proc/{proc.pid}/maps").read_text()
-        return {"first_answer_s": round(first, 1), "app_cpu_s_at_first_answer": round(first_cpu, 1),
-                "rss_idle_mb": idle, f"rss_after_{n_questions}_mb": after,
-                "ask_mean_s": round(per_q, 3), "torch_loaded": "libtorch" in maps}
+        return {"first_answer_s": round(first, 2), "app_cpu_s_at_first_answer": round(first_cpu, 2),
+                "rss_idle_mb": idle, f"rss_after_{n_questions}_mb": after, "ask_mean_s": round(per_q, 3),
+                "ask_errors": errors, "torch_loaded": "libtorch" in maps,
+                "loadavg_1m": round(os.getloadavg()[0], 2)}
+
+    async def main() -> dict:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            return await run(client)
+
+    env = {**os.environ, "PYTHONPATH": str(app_dir), "GRADIO_ANALYTICS_ENABLED": "False", "APP_USERS": ""}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=app_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        return asyncio.run(main())
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -416,7 +437,7 @@ def _sample_passages(index_dir: Path, n: int = 256) -> list[str]:
 
 def run_bench(cfg: Config, out_dir: Path, corpus=None, queries=None, sizes=(), parts=("build", "latency"),
               embedder=None, hnsw_max: int = 1_000_000, config_path=None, n_passages: int = 96,
-              n_latency: int = 60) -> tuple[dict, str]:
+              n_latency: int = 60, app_dir=None) -> tuple[dict, str]:
     """Run the selected parts; writes bench.md/json and charts into out_dir; returns (figures, markdown)."""
     corpus = Path(corpus) if corpus else cfg.path(cfg.corpus.dir)
     qfile = Path(queries) if queries else (DEFAULT_QUESTIONS if DEFAULT_QUESTIONS.is_file() else None)
@@ -475,12 +496,12 @@ def run_bench(cfg: Config, out_dir: Path, corpus=None, queries=None, sizes=(), p
                                            for c in cols]] for n, v in rt.items()]), "",
                "int8 的召回代价即上表 dense/hybrid 与 onnx-o3 之差；torch-st-encode-bare 是不加前缀、"
                "截断到 512 词元的裸文本编码（参照）。", ""]
-    if "start" in parts:
-        cold = bench_cold_build(config_path, corpus)
+    if {"start", "app"} & set(parts):  # "app": the app's start and memory only, without the cold build
+        cold = bench_cold_build(config_path, corpus) if "start" in parts else {}
         from .retrieval import ensure_index
 
         _, idx_dir, _ = ensure_index(cfg, corpus, embedder)
-        app = bench_app(config_path, idx_dir, _questions(qfile))
+        app = bench_app(config_path, idx_dir, _questions(qfile), app_dir=app_dir)
         result["start"] = {**cold, **app}
         md += ["## 冷启动（新进程）", "", table(["指标", "值"], [[k, v] for k, v in result["start"].items()]), ""]
     markdown = "\n".join(md)

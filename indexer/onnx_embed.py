@@ -24,6 +24,16 @@ def session_options():
     return options
 
 
+def read_json(path: Path) -> dict:
+    """A JSON file; with orjson (installed with Gradio) when present: 0.2 s less of the app's start on the 16 MB
+    tokenizer.json, same values."""
+    try:
+        import orjson
+    except ImportError:
+        return json.loads(path.read_text(encoding="utf-8"))
+    return orjson.loads(path.read_bytes())
+
+
 class OnnxBackend:
     """Token windows → mean-pooled (un-normalised) vectors with an onnxruntime session; thread-safe to run."""
 
@@ -37,7 +47,7 @@ class OnnxBackend:
         settings = json.loads((folder / "embedding.json").read_text(encoding="utf-8"))
         self.max_seq_length = int(settings["max_seq_length"])
         self.dim = int(settings["dim"])
-        spec = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+        spec = read_json(folder / "tokenizer.json")
         if supported(spec):  # same ids, ~250 MB less than tokenizers' trie of a 250k-piece vocabulary
             self._tok = UnigramTokenizer(spec)
             self._encode = self._tok.encode_batch

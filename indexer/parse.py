@@ -15,6 +15,8 @@ from .noise import Cleaned, clean_text
 from .readfile import read_source
 from .split import ReportSpan, split_reports
 
+MIN_HANZI = 10  # fewer Chinese characters than a report's title: not a report
+
 __all__ = ["read_source", "parse_text", "parse_file", "searchable", "dedupe"]
 
 
@@ -85,6 +87,9 @@ def parse_file(path, corpus_root, cfg) -> list[Report]:
     except ValueError:
         rel = path.name
     text = read_source(path, int(cfg.corpus.max_file_mb * 1024 * 1024))
+    hanzi = sum(1 for c in text if "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf")
+    if hanzi < MIN_HANZI:  # random bytes that decode as ASCII/Latin noise were indexed as tiny "reports"
+        raise InputFileError(f"{rel} 只有 {hanzi} 个汉字，不像一篇中文报告（乱码或非文本内容？），未收录")
     return parse_text(text, rel, cfg.parse)
 
 

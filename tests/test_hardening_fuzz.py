@@ -51,3 +51,10 @@ def test_decoded_noise_is_not_taken_for_a_report():
         with pytest.raises(InputFileError):
             decode_bytes(data, "x.txt")
     assert decode_bytes("市统计局工作总结".encode("gb18030") * 3, "x.txt").startswith("市统计局")
+
+
+def test_noise_without_chinese_is_skipped_with_a_reason_and_a_short_report_is_not(tmp_path):
+    # the fuzz run indexed 63 random-byte files that decoded as ASCII noise as tiny "reports"
+    noise = b'a^SF]Mj;`1D1,o@dzm2G,})w 74Otc)F/4Y#Q[WN!yO.P9hE %PDF-1.4 j.p{`G'
+    assert classify(noise, ".txt", tmp_path, CFG) == "skipped: 只有 N 个汉字，不像一篇中文报告（"
+    assert classify("XX局2023年工作总结\n全年公开信息N条。".encode(), ".txt", tmp_path, CFG).startswith("indexed")

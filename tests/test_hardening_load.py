@@ -74,3 +74,43 @@ def test_gradio_keeps_a_bounded_event_history(tiny_cfg, fake_embedder, monkeypat
     demo = build_app(Searcher.open(tiny_cfg, embedder=fake_embedder), make_generator(tiny_cfg.llm), tiny_cfg)
     # every event used to rebuild a pandas table of up to 10,000 past events
     assert demo._queue.ANALYTICS_MAX_EVENTS <= 1000 and demo._queue.ANAYLTICS_CACHE_FREQUENCY >= 100
+
+
+def test_repeated_query_texts_reuse_their_vectors_within_a_bound():
+    from app.querybatch import QueryBatcher
+
+    class Counting(FakeEmbedder):
+        texts = 0
+
+        def encode_queries(self, texts, show_progress=False):
+            self.texts += len(texts)
+            return super().encode_queries(texts)
+
+    inner = Counting()
+    batcher = QueryBatcher(inner, max_cached=2)
+    want = FakeEmbedder().encode_queries(["甲问题", "乙问题", "丙问题"])
+    got = batcher.encode_queries(["甲问题", "乙问题", "甲问题"])  # a repeat inside one call is embedded once
+    assert inner.texts == 2 and np.allclose(got, want[[0, 1, 0]])
+    assert np.allclose(batcher.encode_queries(["乙问题"]), want[[1]]) and inner.texts == 2  # cached: no model pass
+    batcher.encode_queries(["丙问题"])  # evicts the least recently used (甲)
+    assert inner.texts == 3 and len(batcher._cache) == 2
+    batcher.encode_queries(["甲问题"])
+    assert inner.texts == 4
+    assert batcher.encode_queries([]).shape == (0, inner.dim)
+
+
+@pytest.mark.parametrize("auth", [None, ("张三", "pw-123")])
+def test_light_load_client_asks_as_separate_users(tmp_path, auth):
+    """eval.load's httpx client: one session per user through Gradio's REST API, errors counted, not raised."""
+    import asyncio
+
+    from eval import load
+    from tests.app_server import served_app
+
+    with served_app(tmp_path, auth=[auth] if auth else None) as (url, demo):
+        results, wall, _, _ = asyncio.run(load._http_concurrent(url, 3, ["统计局主动公开了多少条信息？"], auth))
+        assert [e for _, e in results] == [None, None, None] and wall > 0
+        bad, _ = asyncio.run(load._http_sequential(url, 2, [""], 30, auth))  # an empty question is an API error
+        assert all(e and e.startswith("error") for _, e in bad)
+        sessions = set(demo.state_holder.session_data)
+        assert len(sessions) == 4  # three concurrent users and the sequential one (two asks): a session each
