@@ -241,7 +241,7 @@ def build_index(cfg: Config, corpus_dir: Path | None = None, index_dir: Path | N
 
     t0 = time.perf_counter()
     index_root = Path(index_dir) if index_dir else cfg.path(cfg.index.dir)
-    corpus_root = Path(corpus_dir) if corpus_dir else cfg.path(cfg.corpus.dir)
+    corpus_root = (Path(corpus_dir) if corpus_dir else cfg.path(cfg.corpus.dir)).absolute()
     model_name = embedder.name if embedder is not None else cfg.embedding.model
     fingerprint = settings_fingerprint(cfg, model_name, chunker_name)
 
@@ -351,7 +351,7 @@ def copy_into_corpus(cfg: Config, paths: list[Path], corpus_root: Path) -> list[
 def add_files(cfg: Config, paths: list[Path], corpus_dir: Path | None = None, index_dir: Path | None = None,
               embedder=None, progress: Progress | None = None) -> BuildSummary:
     """Copy uploaded files into the corpus (validated first; names sanitised) and update the index."""
-    corpus_root = Path(corpus_dir) if corpus_dir else cfg.path(cfg.corpus.dir)
+    corpus_root = (Path(corpus_dir) if corpus_dir else cfg.path(cfg.corpus.dir)).absolute()
     copy_into_corpus(cfg, paths, corpus_root)
     return build_index(cfg, corpus_root, index_dir, embedder, progress=progress)
 
