@@ -314,11 +314,36 @@ def main(argv=None) -> int:
         report["sets"][name] = {**evaluate(name, ext, edata, eqs, mask_map, lambda _q: final, rrf_sets, s.rrf_k),
                                 "index": str(ext_dir), "seconds": round(time.perf_counter() - t0, 1)}
         _print(name, report["sets"][name])
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+        _write(report, args.out)
+    _write(report, args.out)
     return 0
+
+
+def _write(report: dict, out: Path) -> None:
+    """JSON (per-question flags dropped: re-run to get them) and a Markdown table next to it."""
+    def strip(x):
+        if isinstance(x, dict):
+            return {k: strip(v) for k, v in x.items() if k != "per_q"}
+        return x
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(strip(report), ensure_ascii=False, indent=1), encoding="utf-8")
+    lines = ["# Learned rerank of the fused candidates (`python -m eval.fit_rerank`)", "",
+             f"Features: {', '.join(report['features'])}; logistic regression, l2 {report['l2']}, fitted on our set "
+             f"({report['folds']}-fold CV there), then applied once to each held-out set. Candidates: top "
+             f"{report['candidates']} of RRF (dense, BM25, k) = {report['fused_with']}.", "",
+             "| set | mode | R@1 | R@5 |", "|---|---|---|---|"]
+    for name, res in report["sets"].items():
+        for i, (mode, m) in enumerate(res["modes"].items()):
+            r1, r5 = m["recall@1"], m["recall@5"]
+            lines.append(f"| {name if i == 0 else ''} | {mode} | {r1['mean']:.3f} [{r1['lo']:.3f}–{r1['hi']:.3f}] "
+                         f"| {r5['mean']:.3f} [{r5['lo']:.3f}–{r5['hi']:.3f}] |")
+        for other, d in res["rerank_minus"].items():
+            r1, r5 = d["recall@1"], d["recall@5"]
+            lines.append(f"| | rerank − {other} (paired) | {r1['mean']:+.3f} [{r1['lo']:+.3f}–{r1['hi']:+.3f}] "
+                         f"| {r5['mean']:+.3f} [{r5['lo']:+.3f}–{r5['hi']:+.3f}] |")
+    lines += ["", "Weights (raw feature units): " + ", ".join(f"{k} {v:+.3f}" for k, v in report["weights"].items())]
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _print(name: str, res: dict) -> None:
