@@ -21,8 +21,41 @@ def milvus_cfg(cfg: Config, uri: str, collection: str) -> Config:
     return with_overrides(cfg, index={"store": "milvus"}, milvus={"uri": uri, "collection": collection})
 
 
-def parity(cfg: Config, corpus: Path, queries: Path, uri: str, k: int = 10, modes=("dense", "bm25", "hybrid")) -> dict:
-    """The same corpus and questions through the FAISS store and the Milvus store at uri: every mode's metrics."""
+class ReusingEmbedder:
+    """The configured model behind a memo: passages whose text an earlier FAISS index already embedded take its
+    vector, each query is embedded once for every store and mode (the parity runs compare stores, not models)."""
+
+    def __init__(self, embedder, vectors_from: Path | None = None):
+        from indexer.stores.base import text_key
+
+        self._emb, self.name, self.dim = embedder, embedder.name, embedder.dim
+        self._key = text_key
+        self._passages: dict[str, np.ndarray] = {}
+        self._queries: dict[str, np.ndarray] = {}
+        self.reused = 0
+        if vectors_from is not None:
+            from indexer.stores.faiss_store import FaissWriter
+
+            self._passages = FaissWriter(None, Path(vectors_from)).stored_vectors()
+
+    def _memo(self, texts, memo: dict, encode, key) -> np.ndarray:
+        todo = list(dict.fromkeys(t for t in texts if key(t) not in memo))
+        if todo:
+            memo.update(zip(map(key, todo), encode(todo)))
+        self.reused += len(texts) - len(todo) if memo is self._passages else 0
+        return np.stack([memo[key(t)] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def encode_passages(self, texts, show_progress: bool = False) -> np.ndarray:
+        return self._memo(list(texts), self._passages, self._emb.encode_passages, self._key)
+
+    def encode_queries(self, texts, show_progress: bool = False) -> np.ndarray:
+        return self._memo(list(texts), self._queries, self._emb.encode_queries, str)
+
+
+def parity(cfg: Config, corpus: Path, queries: Path, uri: str, k: int = 10, modes=("dense", "bm25", "hybrid"),
+           vectors_from: Path | None = None) -> dict:
+    """The same corpus and questions through the FAISS store and the Milvus store at uri: every mode's metrics;
+    vectors_from = an earlier FAISS index of the corpus whose passage vectors are reused instead of re-embedded."""
     from indexer.embed import load_embedder
     from indexer.pipeline import build_index
     from indexer.reader import Searcher
@@ -30,7 +63,7 @@ def parity(cfg: Config, corpus: Path, queries: Path, uri: str, k: int = 10, mode
     from .datasets import load_queries
     from .retrieval import ensure_index, evaluate_searcher
 
-    embedder = load_embedder(cfg.embedding)
+    embedder = ReusingEmbedder(load_embedder(cfg.embedding), vectors_from)
     qs = load_queries(queries)
     fcfg, index_dir, _ = ensure_index(cfg, corpus, embedder)
     faiss_result = evaluate_searcher(Searcher.open(fcfg, index_dir=index_dir, embedder=embedder), qs, k, modes,
@@ -53,7 +86,7 @@ def parity(cfg: Config, corpus: Path, queries: Path, uri: str, k: int = 10, mode
         rows[mode]["search_seconds"] = {"faiss": f["search_seconds"], "milvus": m["search_seconds"]}
         firsts = [[r["first_rank"] for r in x["per_query"][mode]] for x in (faiss_result, milvus_result)]
         rows[mode]["queries_first_relevant_rank_differs"] = sum(a != b for a, b in zip(*firsts))
-    return {"corpus": str(corpus), "queries": str(queries), "uri": uri, "k": k,
+    return {"corpus": str(corpus), "queries": str(queries), "uri": uri, "k": k, "passages_reused": embedder.reused,
             "n_answerable": faiss_result["n_answerable"], "milvus_build_seconds": round(build_s, 2), "modes": rows}
 
 
@@ -122,6 +155,7 @@ def main(argv=None) -> int:
     a.add_argument("--queries", type=Path, default=REPO / "eval" / "data" / "questions.jsonl")
     a.add_argument("--uri", required=True, help="Milvus Lite 路径或 http://127.0.0.1:端口")
     a.add_argument("--k", type=int, default=10)
+    a.add_argument("--vectors-from", type=Path, help="复用此 FAISS 索引目录中相同文本的向量（不重新嵌入）")
     b = sub.add_parser("bench", help="合成数据：构建时间、内存、延迟、召回")
     b.add_argument("--n", type=int, default=100_000)
     b.add_argument("--uri", default="", help="Milvus 服务地址；默认在临时目录中用嵌入式 Milvus Lite")
@@ -131,7 +165,8 @@ def main(argv=None) -> int:
         s.add_argument("--out", type=Path, help="结果 JSON 文件")
     args = p.parse_args(argv)
     if args.cmd == "parity":
-        result = parity(load_config(args.config), args.corpus, args.queries, args.uri, args.k)
+        result = parity(load_config(args.config), args.corpus, args.queries, args.uri, args.k,
+                        vectors_from=args.vectors_from)
     else:
         result = bench(args.n, args.uri, args.queries, faiss_type=args.index)
     text = json.dumps(result, ensure_ascii=False, indent=1, default=float)

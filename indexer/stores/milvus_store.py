@@ -198,6 +198,11 @@ class MilvusStore:
         """Records as stored plus dense vectors; Milvus's own index and sparse rows are not counted."""
         return self._bytes + len(self.chunks) * int(self.manifest.get("dim", 0)) * 4
 
+    def moved(self) -> bool:
+        """Whether the alias names another collection now (a writer built a new generation)."""
+        with _unavailable(self.cfg):
+            return _live(self._client, self.cfg.milvus.collection) != self._name
+
 
 class MilvusWriter:
     """StoreWriter: a new collection per build, filled and checked, then the alias switched to it."""
@@ -275,7 +280,8 @@ class MilvusWriter:
               tokens: list[list[str]]) -> str:
         from pymilvus import DataType, MilvusClient
 
-        from ..store import FORMAT_VERSION, report_record
+        from ..manifest import FORMAT_VERSION
+        from ..store import report_record
 
         client = self.client
         name = f"{self.alias}_g{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}_{time.monotonic_ns() % 10**6:06d}"
