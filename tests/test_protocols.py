@@ -94,3 +94,26 @@ def test_the_review_still_parses_drafts_with_the_report_parser():
 
     draft = parse_draft("县住建局2024年工作总结\n一、主要做法\n全年办理案件43件。\n二、存在问题\n培训不足。", load_config().parse)
     assert draft.unit == "县住建局" and any(p.role == "存在问题" for p in draft.paragraphs)
+
+
+def test_a_reader_follows_a_generation_another_process_switched_to(tiny_cfg, tiny_corpus, fake_embedder):
+    """[index] refresh_s: the next call after the check is due answers from the new live generation; one whose
+    settings differ is refused and the old one keeps answering."""
+    import time
+
+    from indexer.config import with_overrides
+
+    build_index(tiny_cfg, embedder=fake_embedder)
+    cfg = with_overrides(tiny_cfg, index={"refresh_s": 0.2})
+    s = Searcher.open(cfg, embedder=fake_embedder)
+    old = s.gen_dir
+    (tiny_corpus / "d_应急局.txt").write_text("县应急局2023年工作总结\n一、主要做法\n全年组织应急演练15次。\n", encoding="utf-8")
+    build_index(cfg, embedder=fake_embedder)
+    assert s.gen_dir == old  # not before the check is due
+    time.sleep(0.3)
+    assert len(s.reports()) == 4 and s.gen_dir != old and "应急演练" in s.search("应急演练", mode="bm25")[0].chunk.text
+    current = s.gen_dir
+    build_index(with_overrides(cfg, chunk={"max_chars": 300}), embedder=fake_embedder, force=True)
+    time.sleep(0.3)
+    assert len(s.reports()) == 4 and s.gen_dir == current  # another chunking: refused, the held one answers
+
