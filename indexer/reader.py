@@ -105,7 +105,7 @@ class Searcher:
                 if self._view.store.moved():
                     self._view = _View(_open_checked(self.cfg, self._index_dir, self._embedder))
             except AssistantError as exc:  # unreachable, damaged or another config: keep answering from this one
-                log.warning("索引已切换到新版本，但无法打开（%s），仍使用 %s", exc, self._view.store.location)
+                log.warning("检查或打开新的索引版本失败（%s），仍使用 %s", exc, self._view.store.location)
             finally:
                 self._follow_lock.release()
         return self._view
