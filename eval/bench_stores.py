@@ -65,7 +65,8 @@ def parity(cfg: Config, corpus: Path, queries: Path, uri: str, k: int = 10, mode
 
     embedder = ReusingEmbedder(load_embedder(cfg.embedding), vectors_from)
     qs = load_queries(queries)
-    fcfg, index_dir, _ = ensure_index(cfg, corpus, embedder)
+    # Reused vectors: an index of its own, so `python -m eval retrieval` never takes it for one it embedded itself.
+    fcfg, index_dir, _ = ensure_index(cfg, corpus, embedder, variant="store-parity" if vectors_from else "")
     faiss_result = evaluate_searcher(Searcher.open(fcfg, index_dir=index_dir, embedder=embedder), qs, k, modes,
                                      cfg.parse.mask_map)
     mcfg = milvus_cfg(fcfg, uri, "eval_parity")
