@@ -181,6 +181,29 @@ def test_replicas_over_one_server_answer_from_the_new_generation(tiny_cfg, tiny_
             p.wait(30)
 
 
+def test_searches_return_ids_only_and_go_in_bounded_batches(tiny_cfg, emb, tmp_path, monkeypatch):
+    """Many questions at once (an evaluation) stay below gRPC's message limit: each request carries a bounded
+    number of queries, and hits carry no vectors or fields (Milvus Lite returns them all for output_fields=[])."""
+    from indexer.stores import milvus_store
+
+    build_index(tiny_cfg, embedder=emb)
+    mcfg = milvus(tiny_cfg, tmp_path / "milvus.db")
+    build_index(mcfg, embedder=emb)
+    m = Searcher.open(mcfg, embedder=emb)
+    client, seen = m.store._client, []
+    real_search = client.search
+
+    def spy(*a, **kw):
+        res = real_search(*a, **kw)
+        seen.append((len(kw["data"]), {key for hits in res for h in hits for key in h.get("entity", {})}))
+        return res
+
+    monkeypatch.setattr(client, "search", spy)
+    monkeypatch.setattr(milvus_store, "SEARCH_QUERIES", 2)
+    assert_same_results(Searcher.open(tiny_cfg, embedder=emb), m)
+    assert seen and max(n for n, _ in seen) == 2 and set().union(*(keys for _, keys in seen)) <= {"id"}
+
+
 @pytest.mark.parametrize("kind", ["hnsw", "ivf"])
 def test_approximate_index_kinds_search_and_filter(tiny_cfg, emb, tmp_path, kind):
     cfg = milvus(with_overrides(tiny_cfg, index={"faiss_type": kind}), tmp_path / "milvus.db")
