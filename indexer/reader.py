@@ -57,8 +57,8 @@ class Searcher:
 
     .search_batch(queries, k, mode, filters) -> list[list[Hit]]; .search(q) is search_batch([q])[0].
     .report(report_id) -> dict with text, sections and chunk spans; .reports(filters); .facets(); .stats().
-    Every [index] refresh_s seconds a call first checks whether another process switched the live generation (a
-    build, another replica's upload) and then answers from the new one; each call answers from one generation.
+    Every [index] refresh_s seconds a background check asks whether another process switched the live generation (a
+    build, another replica's upload) and opens the new one; calls answer from it from then on, each from one generation.
     """
 
     def __init__(self, cfg: Config, store: ChunkStore, embedder=None, index_dir: Path | None = None):
@@ -97,18 +97,23 @@ class Searcher:
         return cls(cfg, _open_checked(cfg, index_dir, embedder), embedder, index_dir)
 
     def _fresh(self) -> _View:
-        """The view to answer from: the one held, or the new live generation when the check is due and it moved."""
+        """The view to answer from. When the check is due, one background thread asks the store whether the live
+        generation moved and opens the new one (a large one takes a while); calls answer from the held view meanwhile."""
         refresh = self.cfg.index.refresh_s
         if refresh > 0 and time.monotonic() >= self._next_check and self._follow_lock.acquire(blocking=False):
-            try:  # one thread checks; the others answer from the view they have meanwhile
-                self._next_check = time.monotonic() + refresh
-                if self._view.store.moved():
-                    self._view = _View(_open_checked(self.cfg, self._index_dir, self._embedder))
-            except AssistantError as exc:  # unreachable, damaged or another config: keep answering from this one
-                log.warning("检查或打开新的索引版本失败（%s），仍使用 %s", exc, self._view.store.location)
-            finally:
-                self._follow_lock.release()
+            self._next_check = time.monotonic() + refresh
+            threading.Thread(target=self._follow, name="index-follow", daemon=True).start()
         return self._view
+
+    def _follow(self) -> None:
+        try:
+            if self._view.store.moved():
+                self._view = _View(_open_checked(self.cfg, self._index_dir, self._embedder))
+        except AssistantError as exc:  # unreachable, damaged or another config: keep answering from this one
+            log.warning("检查或打开新的索引版本失败（%s），仍使用 %s", exc, self._view.store.location)
+        finally:
+            self._next_check = time.monotonic() + self.cfg.index.refresh_s
+            self._follow_lock.release()
 
     # -- embedding ---------------------------------------------------------------------------------------------
     def _get_embedder(self):
