@@ -17,9 +17,8 @@ _NOT_UNIT = ("问题", "工作", "哪些", "什么", "多少", "情况", "如何
 
 
 def known_units(searcher) -> list[str]:
-    """The unit names the searcher's index knows (empty for a searcher without facets)."""
-    facets = getattr(searcher, "facets", None)
-    return [str(u) for u in facets().get("unit", []) if u] if facets else []
+    """The unit names the searcher's index knows."""
+    return [str(u) for u in searcher.facets().get("unit", []) if u]
 
 
 def _clean(question: str) -> str:

@@ -67,13 +67,7 @@ def names_missing(question: str, hits: Sequence[Hit], units: Sequence[str]) -> b
 
 def question_features(searcher, question: str, hits: Sequence[Hit], units: Sequence[str]) -> Features:
     """features() with the signals only the searcher can give (its vocabulary; units = followup.known_units)."""
-    return features(question, hits, unknown_share(searcher, question), names_missing(question, hits, units))
-
-
-def unknown_share(searcher, question: str) -> float:
-    """The searcher's share of unknown words, or 0 for a searcher that cannot tell."""
-    fn = getattr(searcher, "unknown_share", None)
-    return float(fn(question)) if fn else 0.0
+    return features(question, hits, float(searcher.unknown_share(question)), names_missing(question, hits, units))
 
 
 def labelled_rows(searcher, questions: Iterable[dict], k: int = 5) -> list[tuple[Features, bool]]:

@@ -64,7 +64,7 @@ class Service:
     def __init__(self, searcher, generator, cfg, index_dir=None, embedder=None, corpus_dir=None):
         self.searcher, self.generator, self.cfg = searcher, generator, cfg
         # Reuse the searcher's loaded model so reopening after an upload does not load it again.
-        self.embedder = embedder if embedder is not None else getattr(searcher, "_embedder", None)
+        self.embedder = embedder if embedder is not None else searcher.embedder
         self.index_dir, self.corpus_dir = index_dir, corpus_dir
         self.lock = threading.Lock()  # uploads are serialised; searches read self.searcher without locking
 

@@ -21,8 +21,41 @@ def milvus_cfg(cfg: Config, uri: str, collection: str) -> Config:
     return with_overrides(cfg, index={"store": "milvus"}, milvus={"uri": uri, "collection": collection})
 
 
-def parity(cfg: Config, corpus: Path, queries: Path, uri: str, k: int = 10, modes=("dense", "bm25", "hybrid")) -> dict:
-    """The same corpus and questions through the FAISS store and the Milvus store at uri: every mode's metrics."""
+class ReusingEmbedder:
+    """The configured model behind a memo: passages whose text an earlier FAISS index already embedded take its
+    vector, each query is embedded once for every store and mode (the parity runs compare stores, not models)."""
+
+    def __init__(self, embedder, vectors_from: Path | None = None):
+        from indexer.stores.base import text_key
+
+        self._emb, self.name, self.dim = embedder, embedder.name, embedder.dim
+        self._key = text_key
+        self._passages: dict[str, np.ndarray] = {}
+        self._queries: dict[str, np.ndarray] = {}
+        self.reused = 0
+        if vectors_from is not None:
+            from indexer.stores.faiss_store import FaissWriter
+
+            self._passages = FaissWriter(None, Path(vectors_from)).stored_vectors()
+
+    def _memo(self, texts, memo: dict, encode, key) -> np.ndarray:
+        todo = list(dict.fromkeys(t for t in texts if key(t) not in memo))
+        if todo:
+            memo.update(zip(map(key, todo), encode(todo)))
+        self.reused += len(texts) - len(todo) if memo is self._passages else 0
+        return np.stack([memo[key(t)] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def encode_passages(self, texts, show_progress: bool = False) -> np.ndarray:
+        return self._memo(list(texts), self._passages, self._emb.encode_passages, self._key)
+
+    def encode_queries(self, texts, show_progress: bool = False) -> np.ndarray:
+        return self._memo(list(texts), self._queries, self._emb.encode_queries, str)
+
+
+def parity(cfg: Config, corpus: Path, queries: Path, uri: str, k: int = 10, modes=("dense", "bm25", "hybrid"),
+           vectors_from: Path | None = None) -> dict:
+    """The same corpus and questions through the FAISS store and the Milvus store at uri: every mode's metrics;
+    vectors_from = an earlier FAISS index of the corpus whose passage vectors are reused instead of re-embedded."""
     from indexer.embed import load_embedder
     from indexer.pipeline import build_index
     from indexer.reader import Searcher
@@ -30,9 +63,10 @@ def parity(cfg: Config, corpus: Path, queries: Path, uri: str, k: int = 10, mode
     from .datasets import load_queries
     from .retrieval import ensure_index, evaluate_searcher
 
-    embedder = load_embedder(cfg.embedding)
+    embedder = ReusingEmbedder(load_embedder(cfg.embedding), vectors_from)
     qs = load_queries(queries)
-    fcfg, index_dir, _ = ensure_index(cfg, corpus, embedder)
+    # Reused vectors: an index of its own, so `python -m eval retrieval` never takes it for one it embedded itself.
+    fcfg, index_dir, _ = ensure_index(cfg, corpus, embedder, variant="store-parity" if vectors_from else "")
     faiss_result = evaluate_searcher(Searcher.open(fcfg, index_dir=index_dir, embedder=embedder), qs, k, modes,
                                      cfg.parse.mask_map)
     mcfg = milvus_cfg(fcfg, uri, "eval_parity")
@@ -53,7 +87,7 @@ def parity(cfg: Config, corpus: Path, queries: Path, uri: str, k: int = 10, mode
         rows[mode]["search_seconds"] = {"faiss": f["search_seconds"], "milvus": m["search_seconds"]}
         firsts = [[r["first_rank"] for r in x["per_query"][mode]] for x in (faiss_result, milvus_result)]
         rows[mode]["queries_first_relevant_rank_differs"] = sum(a != b for a, b in zip(*firsts))
-    return {"corpus": str(corpus), "queries": str(queries), "uri": uri, "k": k,
+    return {"corpus": str(corpus), "queries": str(queries), "uri": uri, "k": k, "passages_reused": embedder.reused,
             "n_answerable": faiss_result["n_answerable"], "milvus_build_seconds": round(build_s, 2), "modes": rows}
 
 
@@ -113,6 +147,48 @@ def bench(n: int, uri: str, n_queries: int = 100, dim: int = 384, k: int = 10, f
     return out
 
 
+def bench_dense(n: int, uri: str, n_queries: int = 100, dim: int = 384, k: int = 10) -> dict:
+    """Dense search only, straight through pymilvus (the app's store needs sparse vectors, Milvus >= 2.4): for an
+    old server such as PyPI milvus==2.3.5 standalone. Build time, p50/p95 with and without a 1 % filter, recall@k."""
+    from pymilvus import DataType, MilvusClient
+
+    vectors = synthetic_vectors(n, dim)
+    queries = synthetic_queries(vectors, n_queries)
+    unit_of = np.random.default_rng(4).integers(0, 200, n)
+    allowed = np.flatnonzero(np.isin(unit_of, [0, 1]))
+    exact = {"nofilter": np.argsort(-(queries @ vectors.T), axis=1)[:, :k],
+             "filter": allowed[np.argsort(-(queries @ vectors[allowed].T), axis=1)[:, :k]]}
+    client = MilvusClient(uri=uri)
+    name = f"bench_dense_{n}"
+    if client.has_collection(name):
+        client.drop_collection(name)
+    t0 = time.perf_counter()
+    schema = MilvusClient.create_schema(auto_id=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
+    schema.add_field("unit", DataType.INT64)
+    params = client.prepare_index_params()
+    params.add_index("dense", index_type="FLAT", metric_type="IP")
+    client.create_collection(name, schema=schema, index_params=params, consistency_level="Strong")
+    for s in range(0, n, 5000):
+        client.insert(name, [{"id": i, "dense": vectors[i].tolist(), "unit": int(unit_of[i])}
+                             for i in range(s, min(n, s + 5000))])
+    client.flush(name)
+    client.load_collection(name)
+    row = {"build_s": round(time.perf_counter() - t0, 2)}
+    for label, expr in (("nofilter", ""), ("filter", "unit in [0, 1]")):
+        def one(q, expr=expr):
+            return client.search(name, data=[q.tolist()], anns_field="dense", limit=k, filter=expr,
+                                 search_params={"metric_type": "IP"}, consistency_level="Strong")[0]
+        got = [[int(h["id"]) for h in one(q)] for q in queries]
+        row[f"recall@{k}_{label}"] = round(float(np.mean([len(set(g) & set(e.tolist())) / k
+                                                          for g, e in zip(got, exact[label])])), 4)
+        row[f"dense_{label}"] = latency_ms(one, queries)
+    client.drop_collection(name)
+    return {"n": n, "dim": dim, "queries": n_queries, "k": k, "uri": uri, "filter_share": round(len(allowed) / n, 4),
+            "server": client.get_server_version(), "dense": row}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval.bench_stores", description="FAISS 与 Milvus 存储对比")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -122,16 +198,24 @@ def main(argv=None) -> int:
     a.add_argument("--queries", type=Path, default=REPO / "eval" / "data" / "questions.jsonl")
     a.add_argument("--uri", required=True, help="Milvus Lite 路径或 http://127.0.0.1:端口")
     a.add_argument("--k", type=int, default=10)
+    a.add_argument("--vectors-from", type=Path, help="复用此 FAISS 索引目录中相同文本的向量（不重新嵌入）")
     b = sub.add_parser("bench", help="合成数据：构建时间、内存、延迟、召回")
     b.add_argument("--n", type=int, default=100_000)
     b.add_argument("--uri", default="", help="Milvus 服务地址；默认在临时目录中用嵌入式 Milvus Lite")
     b.add_argument("--queries", type=int, default=100)
     b.add_argument("--index", choices=["flat", "hnsw", "ivf"], default="flat", help="[index] faiss_type（两种存储相同）")
-    for s in (a, b):
+    c = sub.add_parser("dense", help="合成数据，只比稠密检索（如 milvus==2.3.5 独立服务，无稀疏向量）")
+    c.add_argument("--n", type=int, default=100_000)
+    c.add_argument("--uri", required=True, help="Milvus 服务地址")
+    c.add_argument("--queries", type=int, default=100)
+    for s in (a, b, c):
         s.add_argument("--out", type=Path, help="结果 JSON 文件")
     args = p.parse_args(argv)
     if args.cmd == "parity":
-        result = parity(load_config(args.config), args.corpus, args.queries, args.uri, args.k)
+        result = parity(load_config(args.config), args.corpus, args.queries, args.uri, args.k,
+                        vectors_from=args.vectors_from)
+    elif args.cmd == "dense":
+        result = bench_dense(args.n, args.uri, args.queries)
     else:
         result = bench(args.n, args.uri, args.queries, faiss_type=args.index)
     text = json.dumps(result, ensure_ascii=False, indent=1, default=float)

@@ -58,6 +58,7 @@ class IndexConfig:
     ivf_nlist: int = 1024
     ivf_nprobe: int = 16
     store: str = "faiss"  # "milvus": vectors, BM25 and records in a Milvus collection ([milvus])
+    refresh_s: float = 5  # a reader checks this often whether another process switched the live generation; 0 = never
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ _POSITIVE = {("corpus", "max_file_mb"), ("chunk", "max_chars"), ("embedding", "b
 _RANGES = {  # inclusive bounds
     ("parse", "near_duplicate_threshold"): (0, 1), ("answer", "min_coverage"): (0, 1),
     ("answer", "max_unknown"): (0, 1), ("llm", "temperature"): (0, 2), ("app", "port"): (1, 65535),
-    ("chunk", "overlap_chars"): (0, None), ("chunk", "min_chars"): (0, None), ("search", "rrf_k"): (0, None),
+    ("index", "refresh_s"): (0, None), ("chunk", "overlap_chars"): (0, None), ("chunk", "min_chars"): (0, None), ("search", "rrf_k"): (0, None),
     ("search", "dense_weight"): (0, None), ("search", "bm25_weight"): (0, None), ("answer", "min_score"): (0, None),
     ("answer", "min_dense"): (-1, 1), ("answer", "min_bm25"): (0, None),
 }

@@ -1,9 +1,7 @@
 """Parse stage entry points: file → decoded text → clean reports with sections, metadata and a source map."""
 from __future__ import annotations
 
-import re
 import sys
-from functools import lru_cache
 from pathlib import Path
 
 from .dedupe import dedupe, text_hash
@@ -13,25 +11,12 @@ from .metadata import extract_metadata
 from .models import Report
 from .noise import Cleaned, clean_text
 from .readfile import read_source
+from .searchtext import searchable
 from .split import ReportSpan, split_reports
 
 MIN_HANZI = 10  # fewer Chinese characters than a report's title: not a report
 
 __all__ = ["read_source", "parse_text", "parse_file", "searchable", "dedupe"]
-
-
-@lru_cache(maxsize=8)
-def _mask_regex(pairs: tuple[tuple[str, str], ...]) -> tuple[re.Pattern | None, dict[str, str]]:
-    mapping = dict(pairs)
-    keys = sorted(mapping, key=len, reverse=True)  # longest first: 全面从严治D before D的
-    return (re.compile("|".join(map(re.escape, keys))) if keys else None), mapping
-
-
-def searchable(text: str, mask_map) -> str:
-    """Text with masked forms mapped back (D员 → 党员, XX传 → 宣传); mask_map is a dict or (masked, plain) pairs."""
-    pairs = tuple(mask_map.items()) if isinstance(mask_map, dict) else tuple(tuple(p) for p in mask_map)
-    rx, mapping = _mask_regex(pairs)
-    return rx.sub(lambda m: mapping[m.group(0)], text) if rx else text
 
 
 def _report(cleaned: Cleaned, span: ReportSpan, source_file: str, parse_cfg, title: str) -> Report | None:

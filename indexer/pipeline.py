@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -17,9 +16,9 @@ import numpy as np
 
 from .config import Config
 from .errors import CorpusError, InputFileError
+from .manifest import settings_fingerprint
 from .models import Chunk, Report
 from .overrides import OVERRIDES_FILE, apply_overrides, load_overrides
-from .store import FORMAT_VERSION
 from .stores import open_writer
 from .stores.base import text_key as _text_key
 
@@ -59,23 +58,8 @@ class BuildSummary:
         return out
 
 
-def settings_fingerprint(cfg: Config, embedder_name: str, chunker: str) -> dict:
-    """Everything that changes the stored chunks or vectors; the reader refuses an index whose copy differs."""
-    return {
-        "format_version": FORMAT_VERSION,
-        "model": embedder_name,
-        "embedding": _model_identity(cfg, embedder_name),
-        "query_prefix": cfg.embedding.query_prefix,
-        "passage_prefix": cfg.embedding.passage_prefix,
-        "chunk": {"max_chars": cfg.chunk.max_chars, "overlap_chars": cfg.chunk.overlap_chars,
-                  "min_chars": cfg.chunk.min_chars, "chunker": chunker},
-        "mask_map": hashlib.sha1(json.dumps(cfg.parse.mask_map, ensure_ascii=False).encode()).hexdigest()[:12],
-        "tokenizer": _tokenizer_name(),
-    }
-
-
 _WRITE_PATH_MODULES = ("parse", "readfile", "noise", "split", "headings", "roles", "metadata", "dedupe", "textmap",
-                       "chunk", "tokenize", "store", "pipeline")
+                       "searchtext", "chunk", "tokenize", "store", "pipeline")
 
 
 def code_fingerprint() -> str:
@@ -87,21 +71,6 @@ def code_fingerprint() -> str:
         if path.exists():
             h.update(path.read_bytes())
     return h.hexdigest()[:12]
-
-
-def _model_identity(cfg: Config, embedder_name: str) -> dict | None:
-    """Runtime, profile and weights sha256 of the configured model; None for an injected embedder of another name."""
-    if embedder_name != cfg.embedding.model:
-        return None
-    from .embed import model_identity
-
-    return model_identity(cfg.embedding)
-
-
-def _tokenizer_name() -> str:
-    from .tokenize import TOKENIZER_NAME
-
-    return TOKENIZER_NAME
 
 
 def walk_corpus(corpus_dir: Path, extensions) -> tuple[list[Path], list[tuple[str, str]]]:

@@ -1,63 +1,119 @@
 """The one index reader: opens an index directory and answers searches; app/ and eval/ use only this."""
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections import Counter
 from pathlib import Path, PurePath
 
 import numpy as np
 
 from .config import Config
-from .errors import IndexMismatchError, QueryError
+from .errors import AssistantError, IndexMismatchError, QueryError
+from .manifest import settings_fingerprint
 from .models import Chunk, Filters, Hit
+from .searchtext import searchable
 from .stores.base import ChunkStore
 
 MODES = ("hybrid", "dense", "bm25")
 MAX_QUERY_CHARS = 2000
+log = logging.getLogger(__name__)
+
+
+def _open_checked(cfg: Config, index_dir: Path | None, embedder) -> ChunkStore:
+    """The live generation's store, refused when it was built with other settings than cfg (or another dimension)."""
+    from .stores import open_store
+
+    store = open_store(cfg, index_dir)
+    root = store.location.parent
+    manifest = store.manifest
+    have = manifest.get("settings", {})
+    model = embedder.name if embedder is not None else cfg.embedding.model
+    want = settings_fingerprint(cfg, model, have.get("chunk", {}).get("chunker", "section"))
+    diffs = [k for k in want if have.get(k) != want[k]]
+    if diffs:
+        detail = "；".join(f"{k}: 索引为 {have.get(k)!r}，配置为 {want[k]!r}" for k in diffs)
+        raise IndexMismatchError(f"索引 {root} 与当前配置不一致（{detail}）。请重新构建: python -m indexer build")
+    if embedder is not None and int(embedder.dim) != int(manifest["dim"]):
+        raise IndexMismatchError(f"索引向量维度为 {manifest['dim']}，模型维度为 {embedder.dim}，请重新构建索引")
+    return store
+
+
+class _View:
+    """One generation as the reader holds it: the store, its rows, and what is derived from them once."""
+
+    def __init__(self, store: ChunkStore):
+        self.store = store
+        self.chunks: list[Chunk] = store.chunks
+        self.by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        self.reports = store.reports
+        self.facets: dict | None = None
+        self.spans: dict[str, list[dict]] | None = None
 
 
 class Searcher:
-    """Read-only view of one index generation; safe to share between threads.
+    """Read-only view of the live index generation; safe to share between threads (indexer.protocols).
 
     .search_batch(queries, k, mode, filters) -> list[list[Hit]]; .search(q) is search_batch([q])[0].
     .report(report_id) -> dict with text, sections and chunk spans; .reports(filters); .facets(); .stats().
+    Every [index] refresh_s seconds a background check asks whether another process switched the live generation (a
+    build, another replica's upload) and opens the new one; calls answer from it from then on, each from one generation.
     """
 
-    def __init__(self, cfg: Config, store: ChunkStore, embedder=None):
+    def __init__(self, cfg: Config, store: ChunkStore, embedder=None, index_dir: Path | None = None):
         self.cfg = cfg
-        self.store = store
-        self.manifest = store.manifest
-        self.chunks: list[Chunk] = store.chunks
-        self._by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
-        self._reports = store.reports
+        self._index_dir = index_dir
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
-        self._facets: dict | None = None
-        self._spans: dict[str, list[dict]] | None = None
+        self._follow_lock = threading.Lock()
+        self._view = _View(store)
+        self._next_check = time.monotonic() + cfg.index.refresh_s
+
+    @property
+    def store(self) -> ChunkStore:
+        return self._view.store
+
+    @property
+    def manifest(self) -> dict:
+        return self._view.store.manifest
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return self._view.chunks
+
+    @property
+    def embedder(self):
+        """The query model once loaded (None before): the app reuses it to reopen after an upload."""
+        return self._embedder
 
     @property
     def gen_dir(self) -> PurePath:
         """Where the live generation is (a directory, or milvus URI/collection): messages and cache keys."""
-        return self.store.location
+        return self._view.store.location
 
     @classmethod
     def open(cls, cfg: Config, index_dir: Path | None = None, embedder=None) -> "Searcher":
-        from .pipeline import settings_fingerprint
-        from .stores import open_store
+        return cls(cfg, _open_checked(cfg, index_dir, embedder), embedder, index_dir)
 
-        store = open_store(cfg, index_dir)
-        root = store.location.parent
-        manifest = store.manifest
-        have = manifest.get("settings", {})
-        model = embedder.name if embedder is not None else cfg.embedding.model
-        want = settings_fingerprint(cfg, model, have.get("chunk", {}).get("chunker", "section"))
-        diffs = [k for k in want if have.get(k) != want[k]]
-        if diffs:
-            detail = "；".join(f"{k}: 索引为 {have.get(k)!r}，配置为 {want[k]!r}" for k in diffs)
-            raise IndexMismatchError(f"索引 {root} 与当前配置不一致（{detail}）。请重新构建: python -m indexer build")
-        if embedder is not None and int(embedder.dim) != int(manifest["dim"]):
-            raise IndexMismatchError(f"索引向量维度为 {manifest['dim']}，模型维度为 {embedder.dim}，请重新构建索引")
-        return cls(cfg, store, embedder)
+    def _fresh(self) -> _View:
+        """The view to answer from. When the check is due, one background thread asks the store whether the live
+        generation moved and opens the new one (a large one takes a while); calls answer from the held view meanwhile."""
+        refresh = self.cfg.index.refresh_s
+        if refresh > 0 and time.monotonic() >= self._next_check and self._follow_lock.acquire(blocking=False):
+            self._next_check = time.monotonic() + refresh
+            threading.Thread(target=self._follow, name="index-follow", daemon=True).start()
+        return self._view
+
+    def _follow(self) -> None:
+        try:
+            if self._view.store.moved():
+                self._view = _View(_open_checked(self.cfg, self._index_dir, self._embedder))
+        except AssistantError as exc:  # unreachable, damaged or another config: keep answering from this one
+            log.warning("检查或打开新的索引版本失败（%s），仍使用 %s", exc, self._view.store.location)
+        finally:
+            self._next_check = time.monotonic() + self.cfg.index.refresh_s
+            self._follow_lock.release()
 
     # -- embedding ---------------------------------------------------------------------------------------------
     def _get_embedder(self):
@@ -76,7 +132,6 @@ class Searcher:
     # -- search ------------------------------------------------------------------------------------------------
     def search_batch(self, queries: list[str], k: int | None = None, mode: str | None = None,
                      filters: Filters | None = None) -> list[list[Hit]]:
-        from .parse import searchable
         from .tokenize import tokenize_batch
         from .fusion import rrf
 
@@ -92,6 +147,8 @@ class Searcher:
             if len(q) > MAX_QUERY_CHARS:
                 raise QueryError(f"查询过长（{len(q)} 字，上限 {MAX_QUERY_CHARS} 字）")
         texts = [searchable(q.strip(), self.cfg.parse.mask_map) for q in queries]
+        view = self._fresh()
+        store = view.store
         n_cand = max(k, self.cfg.search.candidates)
         n = n_cand if mode == "hybrid" else k
         none: list[list[tuple[int, float]]] = [[] for _ in texts]
@@ -99,10 +156,10 @@ class Searcher:
         dense_lists, bm25_lists, qvecs, tokens = none, none, None, None
         if mode in ("dense", "hybrid") and texts:
             qvecs = self._get_embedder().encode_queries(texts)
-            dense_lists = self.store.dense_search(qvecs, n, filters)
+            dense_lists = store.dense_search(qvecs, n, filters)
         if mode in ("bm25", "hybrid"):
             tokens = tokenize_batch(texts)
-            bm25_lists = self.store.sparse_search(tokens, n, filters)
+            bm25_lists = store.sparse_search(tokens, n, filters)
 
         results = []
         for qi in range(len(texts)):
@@ -118,9 +175,9 @@ class Searcher:
             dense = dict(dense_lists[qi])
             if qvecs is not None:  # fused from BM25 alone: cosine still useful
                 missing = [i for i in rows if i not in dense]
-                dense.update(zip(missing, self.store.dense_scores(qvecs[qi], missing)))
-            bm25 = dict(zip(rows, self.store.sparse_scores(tokens[qi], rows))) if tokens is not None else {}
-            results.append([Hit(rank, float(score), self.chunks[i], dense.get(i), bm25.get(i))
+                dense.update(zip(missing, store.dense_scores(qvecs[qi], missing)))
+            bm25 = dict(zip(rows, store.sparse_scores(tokens[qi], rows))) if tokens is not None else {}
+            results.append([Hit(rank, float(score), view.chunks[i], dense.get(i), bm25.get(i))
                             for rank, (i, score) in enumerate(ranked, start=1)])
         return results
 
@@ -130,8 +187,6 @@ class Searcher:
 
     def similarity(self, query: str, texts: list[str]) -> list[float]:
         """Cosine of the query with each text embedded as a passage (sentences the answer layer weighs as evidence)."""
-        from .parse import searchable
-
         if not texts:
             return []
         emb = self._get_embedder()
@@ -141,32 +196,34 @@ class Searcher:
 
     def unknown_share(self, query: str) -> float:
         """Share of the query's words (two characters or more) that occur in no chunk of the index."""
-        from .parse import searchable
         from .tokenize import tokenize
 
         words = [t for t in tokenize(searchable(query, self.cfg.parse.mask_map)) if len(t) > 1]
-        return sum(not self.store.known(t) for t in words) / len(words) if words else 0.0
+        store = self._fresh().store
+        return sum(not store.known(t) for t in words) / len(words) if words else 0.0
 
     # -- browsing ----------------------------------------------------------------------------------------------
     def chunk(self, chunk_id: str) -> Chunk:
-        if chunk_id not in self._by_id:
+        view = self._fresh()
+        if chunk_id not in view.by_id:
             raise QueryError(f"未找到文本块: {chunk_id}")
-        return self.chunks[self._by_id[chunk_id]]
+        return view.chunks[view.by_id[chunk_id]]
 
     def report(self, report_id: str) -> dict:
-        rec = self._reports.get(report_id)
+        view = self._fresh()
+        rec = view.reports.get(report_id)
         if rec is None:
             raise QueryError(f"未找到报告: {report_id}")
-        if self._spans is None:  # grouped once, not scanned over every chunk per opened report
+        if view.spans is None:  # grouped once, not scanned over every chunk per opened report
             spans: dict[str, list[dict]] = {}
-            for c in self.chunks:
+            for c in view.chunks:
                 spans.setdefault(c.report_id, []).append({"chunk_id": c.chunk_id, "start": c.start, "end": c.end})
-            self._spans = spans
-        return {**rec, "chunks": [dict(x) for x in self._spans.get(report_id, [])]}
+            view.spans = spans
+        return {**rec, "chunks": [dict(x) for x in view.spans.get(report_id, [])]}
 
     def reports(self, filters: Filters | None = None) -> list[dict]:
         out = []
-        for rec in self._reports.values():
+        for rec in self._fresh().reports.values():
             meta = {k: v for k, v in rec.items() if k not in ("text", "sections")}
             if filters is not None:
                 if ((filters.unit and rec["unit"] not in filters.unit) or (filters.level and rec["level"] not in filters.level)
@@ -179,27 +236,30 @@ class Searcher:
         return sorted(out, key=lambda r: r["title"])
 
     def facets(self) -> dict:
-        if self._facets is None:  # asked on every question (unit names for follow-ups): compute once
+        view = self._fresh()
+        if view.facets is None:  # asked on every question (unit names for follow-ups): compute once
             def values(name):
-                return sorted({getattr(c, name) for c in self.chunks} - {None, ""}, key=str)
+                return sorted({getattr(c, name) for c in view.chunks} - {None, ""}, key=str)
 
-            self._facets = {name: values(name) for name in ("unit", "level", "year", "topic", "section_role")}
-        return {k: list(v) for k, v in self._facets.items()}
+            view.facets = {name: values(name) for name in ("unit", "level", "year", "topic", "section_role")}
+        return {k: list(v) for k, v in view.facets.items()}
 
     def stats(self) -> dict:
+        view = self._fresh()
+        manifest = view.store.manifest
         return {
-            "reports": len(self._reports),
-            "chunks": len(self.chunks),
-            "sections": self.manifest.get("counts", {}).get("sections"),
-            "model": self.manifest["settings"]["model"],
-            "dim": self.manifest["dim"],
-            "faiss_type": self.manifest.get("faiss_type"),
-            "index_bytes": self.store.size_bytes(),
-            "index_dir": str(self.gen_dir.parent),
+            "reports": len(view.reports),
+            "chunks": len(view.chunks),
+            "sections": manifest.get("counts", {}).get("sections"),
+            "model": manifest["settings"]["model"],
+            "dim": manifest["dim"],
+            "faiss_type": manifest.get("faiss_type"),
+            "index_bytes": view.store.size_bytes(),
+            "index_dir": str(view.store.location.parent),
             "store": self.cfg.index.store,
-            "built_at": self.manifest.get("built_at"),
-            "per_unit": dict(Counter(r["unit"] or "（未识别）" for r in self._reports.values()).most_common()),
-            "per_topic": dict(Counter(r["topic"] for r in self._reports.values()).most_common()),
-            "per_role": dict(Counter(c.section_role for c in self.chunks).most_common()),
-            "skipped": self.manifest.get("skipped", []),
+            "built_at": manifest.get("built_at"),
+            "per_unit": dict(Counter(r["unit"] or "（未识别）" for r in view.reports.values()).most_common()),
+            "per_topic": dict(Counter(r["topic"] for r in view.reports.values()).most_common()),
+            "per_role": dict(Counter(c.section_role for c in view.chunks).most_common()),
+            "skipped": manifest.get("skipped", []),
         }

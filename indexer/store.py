@@ -14,10 +14,10 @@ import numpy as np
 
 from .config import IndexConfig
 from .errors import IndexDamagedError
+from .manifest import FORMAT_VERSION
 from .models import Chunk, Report
 from .stores.faiss_index import make_faiss_index, tune_faiss_index  # noqa: F401  (tune: old import path)
 
-FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 GEN_NAME = re.compile(r"gen-[0-9A-Za-z_-]{1,100}")  # CURRENT may name nothing else: no path, no "..", no "/"
 

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import PurePath
 
 from app.citations import bigrams
+from indexer.config import Config, load_config
+from indexer.errors import QueryError
 from indexer.models import Chunk, Filters, Hit
 
 
@@ -63,11 +66,44 @@ def hits_for(chunks: Sequence[Chunk]) -> list[Hit]:
 
 
 class FakeSearcher:
-    """Ranks CHUNKS by character-bigram overlap with the query; honours k and Filters like the real Searcher."""
+    """Ranks CHUNKS by character-bigram overlap with the query; honours k and Filters like the real Searcher
+    (indexer.protocols.SearcherProtocol; tests/test_protocols.py checks that it keeps to it)."""
 
-    def __init__(self, chunks: Sequence[Chunk] = CHUNKS):
+    gen_dir = PurePath("fake-index")
+    embedder = None  # no query model: similarity is bigram overlap
+
+    def __init__(self, chunks: Sequence[Chunk] = CHUNKS, cfg: Config | None = None):
         self.chunks = list(chunks)
+        self.cfg = cfg if cfg is not None else load_config()
         self.queries: list[str] = []
+        files = sorted({c.source_file for c in self.chunks})
+        self.manifest = {"settings": {"model": "fake"}, "dim": 0, "files": {f: "" for f in files},
+                         "counts": {"reports": len({c.report_id for c in self.chunks}), "chunks": len(self.chunks)}}
+
+    def unknown_share(self, query: str) -> float:
+        """Share of the query's words (two characters or more) found in no chunk's text."""
+        from indexer.tokenize import tokenize
+
+        words = [t for t in tokenize(query) if len(t) > 1]
+        return sum(not any(w in c.search_text for c in self.chunks) for w in words) / len(words) if words else 0.0
+
+    def report(self, report_id: str) -> dict:
+        """The report's chunks joined by newlines; chunk spans point into that text."""
+        mine = [c for c in self.chunks if c.report_id == report_id]
+        if not mine:
+            raise QueryError(f"未找到报告: {report_id}")
+        spans, pos = [], 0
+        for x in mine:
+            spans.append({"chunk_id": x.chunk_id, "start": pos, "end": pos + len(x.text)})
+            pos += len(x.text) + 1
+        c = mine[0]
+        return {"report_id": report_id, "title": c.report_title, "unit": c.unit, "level": c.level, "year": c.year,
+                "topic": c.topic, "source_file": c.source_file, "text": "\n".join(x.text for x in mine),
+                "sections": [], "also_in": [], "chunks": spans}
+
+    def stats(self) -> dict:
+        return {"reports": self.manifest["counts"]["reports"], "chunks": len(self.chunks), "model": "fake",
+                "store": "fake", "index_dir": str(self.gen_dir), "skipped": []}
 
     def facets(self) -> dict:
         return {"unit": sorted({c.unit for c in self.chunks})}

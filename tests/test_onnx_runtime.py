@@ -147,7 +147,8 @@ class _NamedFake(FakeEmbedder):
 
 
 def test_fingerprint_names_runtime_profile_and_weights_sha(tiny_cfg, tiny_corpus, tmp_path, monkeypatch):
-    from indexer.pipeline import build_index, settings_fingerprint
+    from indexer.manifest import settings_fingerprint
+    from indexer.pipeline import build_index
     from indexer.reader import Searcher
 
     weights = tmp_path / "e5-small-q4.bin"

@@ -127,6 +127,83 @@ def test_lite_server_on_loopback_gives_the_faiss_results(tiny_cfg, emb, lite_ser
     assert_same_results(Searcher.open(tiny_cfg, embedder=emb), Searcher.open(mcfg, embedder=emb))
 
 
+_REPLICA = """
+import json, sys
+sys.path.insert(0, {repo!r})
+from indexer.config import load_config, with_overrides
+from indexer.reader import Searcher
+from tests.fakes import FakeEmbedder
+s = Searcher.open(with_overrides(load_config(), **json.loads({overrides!r})), embedder=FakeEmbedder())
+print("ready", flush=True)
+for line in sys.stdin:
+    hits = s.search(line.strip(), k=3, mode="bm25")
+    print(json.dumps({{"gen": str(s.gen_dir), "reports": len(s.reports()), "titles": [h.chunk.report_title for h in hits]}},
+                     ensure_ascii=False), flush=True)
+"""
+NEW_REPORT = "县应急局2023年应急管理工作总结\n一、主要做法\n全年组织综合应急演练15次，培训救援队员320人次。\n二、存在问题\n基层应急物资储备不足。\n"
+
+
+def _ask(proc, query: str) -> dict:
+    proc.stdin.write(query + "\n")
+    proc.stdin.flush()
+    return json.loads(proc.stdout.readline())
+
+
+def test_replicas_over_one_server_answer_from_the_new_generation(tiny_cfg, tiny_corpus, lite_server):
+    """Two reader processes over one Milvus Lite server; a writer builds a new generation (alias switch); both
+    answer from it within [index] refresh_s, without being told (with refresh_s = 0 they stay on the old one)."""
+    from pathlib import Path
+
+    emb = FakeEmbedder()
+    mcfg = milvus(tiny_cfg, lite_server, collection="replicas")
+    build_index(mcfg, embedder=emb)
+    overrides = {"index": {"store": "milvus", "dir": tiny_cfg.index.dir, "refresh_s": 0.5},
+                 "milvus": {"uri": lite_server, "collection": "replicas"}, "embedding": {"model": "fake"}}
+    script = _REPLICA.format(repo=str(Path(__file__).resolve().parent.parent), overrides=json.dumps(overrides))
+    replicas = [subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 text=True, encoding="utf-8") for _ in range(2)]
+    try:
+        assert [p.stdout.readline().strip() for p in replicas] == ["ready", "ready"]
+        before = [_ask(p, "应急演练 救援队员") for p in replicas]
+        assert len({b["gen"] for b in before}) == 1 and all(b["reports"] == 3 for b in before)
+        assert not any("应急" in t for b in before for t in b["titles"])
+        (tiny_corpus / "d_应急局.txt").write_text(NEW_REPORT, encoding="utf-8")
+        build_index(mcfg, embedder=emb)  # the one writer: a new collection, then the alias switched
+        deadline, after = time.monotonic() + 30, before
+        while time.monotonic() < deadline and any(a["gen"] == before[0]["gen"] for a in after):
+            time.sleep(0.3)
+            after = [_ask(p, "应急演练 救援队员") for p in replicas]
+        assert all(a["gen"] != before[0]["gen"] and a["reports"] == 4 for a in after), after
+        assert all(a["titles"][0] == "县应急局2023年应急管理工作总结" for a in after)
+    finally:
+        for p in replicas:
+            p.stdin.close()
+            p.wait(30)
+
+
+def test_searches_return_ids_only_and_go_in_bounded_batches(tiny_cfg, emb, tmp_path, monkeypatch):
+    """Many questions at once (an evaluation) stay below gRPC's message limit: each request carries a bounded
+    number of queries, and hits carry no vectors or fields (Milvus Lite returns them all for output_fields=[])."""
+    from indexer.stores import milvus_store
+
+    build_index(tiny_cfg, embedder=emb)
+    mcfg = milvus(tiny_cfg, tmp_path / "milvus.db")
+    build_index(mcfg, embedder=emb)
+    m = Searcher.open(mcfg, embedder=emb)
+    client, seen = m.store._client, []
+    real_search = client.search
+
+    def spy(*a, **kw):
+        res = real_search(*a, **kw)
+        seen.append((len(kw["data"]), {key for hits in res for h in hits for key in h.get("entity", {})}))
+        return res
+
+    monkeypatch.setattr(client, "search", spy)
+    monkeypatch.setattr(milvus_store, "SEARCH_QUERIES", 2)
+    assert_same_results(Searcher.open(tiny_cfg, embedder=emb), m)
+    assert seen and max(n for n, _ in seen) == 2 and set().union(*(keys for _, keys in seen)) <= {"id"}
+
+
 @pytest.mark.parametrize("kind", ["hnsw", "ivf"])
 def test_approximate_index_kinds_search_and_filter(tiny_cfg, emb, tmp_path, kind):
     cfg = milvus(with_overrides(tiny_cfg, index={"faiss_type": kind}), tmp_path / "milvus.db")

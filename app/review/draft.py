@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from indexer.errors import InputFileError
-from indexer.parse import parse_text
 
 MAX_DRAFT_CHARS = 30000
 MAX_PARAGRAPH_CHARS = 800  # longer lines are cut at sentence ends so each one is a searchable passage
@@ -59,6 +58,8 @@ def _pieces(text: str, start: int, limit: int = MAX_PARAGRAPH_CHARS) -> list[tup
 
 def parse_draft(text: str, parse_cfg) -> Draft:
     """Draft text → Draft; raises InputFileError for empty, binary-looking or oversized text."""
+    from indexer.parse import parse_text  # the report parser loads when a draft is reviewed, not to serve questions
+
     if not isinstance(text, str) or not text.strip():
         raise InputFileError("草稿内容为空，请粘贴或上传报告全文。")
     if len(text) > MAX_DRAFT_CHARS:

@@ -7,8 +7,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from indexer.metadata import TOPICS
-from indexer.parse import searchable
 from indexer.roles import heading_roles
+from indexer.searchtext import searchable
 
 MIN_PEERS = 3  # fewer reports of the draft's topic than this: compare with the whole corpus instead
 MIN_ITEM_PEERS = 5  # recurring wordings are learned only from at least this many reports of the topic

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from indexer.parse import searchable
+from indexer.searchtext import searchable
 
 from .peers import FIGURE_AFTER, MEASURED, Profile
 

@@ -38,6 +38,10 @@ class ChunkStore(Protocol):
 
     def size_bytes(self) -> int: ...
 
+    def moved(self) -> bool:
+        """Whether the live generation is no longer this one (another process switched it); cheap, asked every
+        [index] refresh_s seconds."""
+
 
 @runtime_checkable
 class StoreWriter(Protocol):

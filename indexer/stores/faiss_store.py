@@ -104,6 +104,14 @@ class FaissStore:
 
         return dir_size(self.location)
 
+    def moved(self) -> bool:
+        from .. import store
+
+        try:
+            return store.current_generation(self.location.parent) != self.location
+        except IndexDamagedError:  # reopening reports the damage; the reader keeps this generation meanwhile
+            return True
+
 
 class FaissWriter:
     """StoreWriter into an index directory: a new gen-* directory, then CURRENT switched to it."""
@@ -136,6 +144,11 @@ class FaissWriter:
             return None
 
     def previous_vectors(self, fingerprint: dict) -> dict[str, np.ndarray]:
+        return self.stored_vectors(fingerprint)
+
+    def stored_vectors(self, fingerprint: dict | None = None) -> dict[str, np.ndarray]:
+        """Vectors of the live generation keyed by text_key (only when its settings equal fingerprint, if given);
+        {} when there is none or it is damaged."""
         from .. import store
 
         try:
@@ -143,7 +156,7 @@ class FaissWriter:
             manifest = store.load_manifest(gen) if gen is not None else None
         except IndexDamagedError:
             return {}
-        if manifest is None or manifest.get("settings") != fingerprint:
+        if manifest is None or (fingerprint is not None and manifest.get("settings") != fingerprint):
             return {}
         damaged = {f.rsplit("/", 1)[-1] for f, _ in store.verify_generation(gen, manifest, full=True)}
         if damaged & {"chunks.jsonl", "embeddings.npy"}:

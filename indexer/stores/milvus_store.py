@@ -19,6 +19,7 @@ from .sparse import bm25_doc_vectors, dot, query_vector
 
 INSERT_ROWS = 2000
 QUERY_ROWS = 5000
+SEARCH_QUERIES = 256
 _VARCHAR = ("unit", "level", "topic", "section_role", "report_id")  # filterable; stored whole (never cut: filters match)
 _clients: dict[tuple[str, str], object] = {}
 _clients_lock = threading.Lock()
@@ -155,11 +156,15 @@ class MilvusStore:
     def _search(self, data, field: str, n: int, filters: Filters | None, params: dict) -> list[Ranked]:
         if not data or n <= 0 or not self.chunks:
             return [[] for _ in data]
+        out = []
         with _unavailable(self.cfg):
-            res = self._client.search(self._name, data=data, anns_field=field, limit=min(n, len(self.chunks)),
-                                      filter=filter_expr(filters), search_params=params, output_fields=[],
-                                      consistency_level="Strong")
-        return [[(int(h["id"]), float(h["distance"])) for h in hits] for hits in res]
+            for s in range(0, len(data), SEARCH_QUERIES):  # one reply stays far below gRPC's 256 MB
+                # output_fields=["id"]: an empty list makes Milvus Lite return every field, vectors included
+                res = self._client.search(self._name, data=data[s:s + SEARCH_QUERIES], anns_field=field,
+                                          limit=min(n, len(self.chunks)), filter=filter_expr(filters),
+                                          search_params=params, output_fields=["id"], consistency_level="Strong")
+                out += [[(int(h["id"]), float(h["distance"])) for h in hits] for hits in res]
+        return out
 
     def dense_search(self, qvecs: np.ndarray, n: int, filters: Filters | None) -> list[Ranked]:
         data = [np.asarray(q, dtype=np.float32).tolist() for q in qvecs]
@@ -197,6 +202,11 @@ class MilvusStore:
     def size_bytes(self) -> int:
         """Records as stored plus dense vectors; Milvus's own index and sparse rows are not counted."""
         return self._bytes + len(self.chunks) * int(self.manifest.get("dim", 0)) * 4
+
+    def moved(self) -> bool:
+        """Whether the alias names another collection now (a writer built a new generation)."""
+        with _unavailable(self.cfg):
+            return _live(self._client, self.cfg.milvus.collection) != self._name
 
 
 class MilvusWriter:
@@ -275,7 +285,8 @@ class MilvusWriter:
               tokens: list[list[str]]) -> str:
         from pymilvus import DataType, MilvusClient
 
-        from ..store import FORMAT_VERSION, report_record
+        from ..manifest import FORMAT_VERSION
+        from ..store import report_record
 
         client = self.client
         name = f"{self.alias}_g{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}_{time.monotonic_ns() % 10**6:06d}"
