@@ -41,8 +41,8 @@ from indexer.models import Filters, Hit
 
 from .backends import Generator, make_generator
 from .backends.extractive import Signals, evidence
-from .citations import (MIN_SUPPORT, NOT_FOUND_PREFIX, escape_markdown, join_sentences, sentence_spans, split_answer, strip_markers,
-                        support, verify)
+from .citations import (MIN_BIGRAMS, MIN_SUPPORT, NOT_FOUND_PREFIX, bigrams, escape_markdown, join_sentences,
+                        sentence_spans, split_answer, strip_markers, support, verify)
 from .compose import join_lines, labelled_markdown
 from .followup import known_units, rewrite_followup
 from .intent import Intent, detect_intent, first_unique, merge_role_hits, relative_year, search_query
@@ -312,10 +312,13 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
 
 
 def keep_asked(sentences, hits: Sequence[Hit], asked: Sequence[str]) -> list:
-    """Sentences an answer may show: none quoting planted instructions, none citing only units not asked about."""
+    """Sentences an answer may show: none quoting planted instructions, none citing only units not asked about, and
+    none that no passage supports (a model's bare list of unit names, or a claim of its own)."""
     planted = [h.chunk.text[a:b] for h in hits for a, b in planted_spans(h.chunk.text, sentence_spans(h.chunk.text))]
     out = []
     for s in sentences:
+        if not s.cites and len(bigrams(s.text)) >= MIN_BIGRAMS and not s.text.startswith(NOT_FOUND_PREFIX):
+            continue
         if is_planted(s.text) or any(support(s.text, p) >= MIN_SUPPORT for p in planted):
             continue
         if asked and s.cites and not any(hits[n - 1].chunk.unit in asked for n in s.cites if 0 < n <= len(hits)):

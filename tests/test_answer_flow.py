@@ -167,3 +167,9 @@ def test_yes_no_question_answers_yes_first_only_on_a_sentence_that_says_so(cfg):
 def test_relative_year_is_read_against_the_latest_report_year_and_said(cfg):
     last = answer("市统计局去年全年主动公开了多少条政府信息？", FakeSearcher(), ExtractiveGenerator(), cfg)
     assert "“去年”按资料中最近的报告年份理解为2023年" in last.markdown and "915条" in last.markdown
+
+
+def test_a_model_sentence_no_passage_supports_is_not_shown(cfg):
+    gen = ScriptedLLM("市退役军人事务局、市民宗局、未来产业城都组织了志愿服务活动。县住建局全年办理行政处罚案件43件[4]。")
+    last = answer("县住建局办理了多少件行政处罚案件？", FakeSearcher(), gen, cfg)
+    assert "43件" in last.markdown and "志愿服务" not in last.markdown and not last.not_found
