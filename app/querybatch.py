@@ -19,17 +19,36 @@ class QueryBatcher:
     an answer's CPU. The vectors are the model's own, so results are unchanged.
     """
 
-    def __init__(self, inner, max_batch: int = 64, max_cached: int = 1024):
+    def __init__(self, inner, max_batch: int = 64, max_cached: int = 1024, max_cached_passages: int = 4096):
         self.inner, self.max_batch, self.max_cached = inner, max_batch, max_cached
+        self.max_cached_passages = max_cached_passages  # ~1.5 KB a 384-d vector: ~6 MB
         self.name, self.dim = inner.name, inner.dim
         self._lock = threading.Lock()
         self._pending: list[tuple[list[str], Future]] = []
         self._leading = False
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._passages: OrderedDict[str, np.ndarray] = OrderedDict()
         self.passes = 0  # model passes made for queries (how well requests were batched)
 
     def encode_passages(self, texts, show_progress: bool = False):
-        return self.inner.encode_passages(texts, show_progress=show_progress)
+        """Passages here are report sentences the answer layer weighs by meaning (Searcher.similarity); the same
+        sentences come back with every question about them, so their vectors are kept like the queries'."""
+        texts = list(texts)
+        with self._lock:
+            known = {t: self._passages[t] for t in texts if t in self._passages}
+            for t in known:
+                self._passages.move_to_end(t)
+        todo = list(dict.fromkeys(t for t in texts if t not in known))
+        if todo:
+            fresh = dict(zip(todo, self.inner.encode_passages(todo, show_progress=show_progress)))
+            with self._lock:
+                self._passages.update(fresh)
+                while len(self._passages) > self.max_cached_passages:
+                    self._passages.popitem(last=False)
+            known.update(fresh)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([known[t] for t in texts])
 
     def encode_queries(self, texts, show_progress: bool = False):
         texts = list(texts)

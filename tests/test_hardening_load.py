@@ -99,6 +99,27 @@ def test_repeated_query_texts_reuse_their_vectors_within_a_bound():
     assert batcher.encode_queries([]).shape == (0, inner.dim)
 
 
+def test_repeated_passage_texts_reuse_their_vectors_within_a_bound():
+    from app.querybatch import QueryBatcher
+
+    class Counting(FakeEmbedder):
+        texts = 0
+
+        def encode_passages(self, texts, show_progress=False):
+            self.texts += len(texts)
+            return super().encode_passages(texts)
+
+    inner = Counting()
+    batcher = QueryBatcher(inner, max_cached_passages=2)
+    want = FakeEmbedder().encode_passages(["甲句", "乙句", "丙句"])
+    assert np.allclose(batcher.encode_passages(["甲句", "乙句", "甲句"]), want[[0, 1, 0]]) and inner.texts == 2
+    assert np.allclose(batcher.encode_passages(["乙句"]), want[[1]]) and inner.texts == 2
+    batcher.encode_passages(["丙句"])
+    batcher.encode_passages(["甲句"])  # evicted by 丙句: embedded again
+    assert inner.texts == 4 and len(batcher._passages) == 2
+    assert batcher.encode_passages([]).shape == (0, inner.dim)
+
+
 @pytest.mark.parametrize("auth", [None, ("张三", "pw-123")])
 def test_light_load_client_asks_as_separate_users(tmp_path, auth):
     """eval.load's httpx client: one session per user through Gradio's REST API, errors counted, not raised."""
