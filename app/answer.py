@@ -288,7 +288,9 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
                     _sources(others), done=True, not_found=True)
         return
     if not found:
-        yield state(NOT_FOUND_TEXT + related_markdown(hits), _sources(hits), done=True, not_found=True)
+        lead = "资料中没有" + "、".join(f"“{u}”" for u in dict.fromkeys(plan.unknown)) + "的报告。\n\n" if plan.unknown else ""
+        yield state(escape_markdown(lead) + NOT_FOUND_TEXT + related_markdown(hits), _sources(hits), done=True,
+                    not_found=True)
         return
     sources = _sources(hits)
     yield state("", sources)

@@ -4,9 +4,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from .intent import LEAD_IN
+
 FOLLOWUP_STARTS = ("那么", "那", "这个", "这些", "这", "它们", "它的", "它", "该", "其", "他们的", "他们", "此外", "另外", "还有")
 SHORT_QUESTION = 12  # characters; a question this short with no entity of its own leans on the previous one
-_LEAD_IN = re.compile(r"^(?:请问|请|我想知道|我想了解|想了解|帮我查一下|帮我看看|告诉我)[，,\s]*")
 # A unit name: optional place, then an administrative level, then an organ (市统计局, XX街道, 县司法局, 桐城市教育局).
 _UNIT_RE = re.compile(
     r"(?:[\u4e00-\u9fffX]{0,6}?(?:省|市|县|区|旗|镇|乡))?[\u4e00-\u9fffX]{0,12}?"
@@ -22,7 +23,7 @@ def known_units(searcher) -> list[str]:
 
 
 def _clean(question: str) -> str:
-    return _LEAD_IN.sub("", question.strip())
+    return LEAD_IN.sub("", question.strip())
 
 
 def find_entity(text: str, known_units: Iterable[str] = ()) -> str | None:

@@ -28,6 +28,8 @@ _LISTING_RE = re.compile(r"哪些|有什么|有何|包括|都有|几个方面")
 _NEGATED_Q = re.compile(r"(?<!有)没有|未|尚未|从未|零")
 NEGATED_ANSWER = re.compile(r"未|没有|无|零|(?<![\d.])0(?:件|条|个|次|起|宗|人|项)")
 _YESNO_RE = re.compile(r"有没有|有无|是否|是不是|(?:有|开展|建立|实行|设立|举办|制定|出台)[^？?，,。]{0,20}吗[？?]?$")
+# How a question may open before it says anything (「请问」「帮我查一下」): never part of a unit's name.
+LEAD_IN = re.compile(r"^(?:请问一下|请问|请|我想知道|我想了解|想了解|帮我查一下|帮我查查|帮我查|帮我看看|查一下|问一下|告诉我)[，,\s]*")
 # Words that only frame the question: dropped from the search query so they do not pull in unrelated passages.
 _FRAME_RE = re.compile(r"请问|请|帮我|查一下|告诉我|一共|分别|多少|哪些|哪个|哪几个|什么|是否|有没有|有无|是不是|吗|呢|[？?]")
 _RELATIVE_YEARS = (("前年", -1), ("去年", 0), ("上一年", 0), ("上年度", 0), ("上年", 0), ("今年", 0), ("本年度", 0),

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from .intent import LEAD_IN
+
 _LEVEL_PREFIX = re.compile(r"^(?:XX|[\u4e00-\u9fff]{0,4}?)(?:省|市|县|区|旗|镇|乡)(?=[\u4e00-\u9fffX]{2})")
 # Where a unit mention ends: an organ word, or an administrative place (XX区, XX镇).
 _ORGAN = r"(?:分局|局|委员会|委|办公室|办|处|中心|院|所|站|馆|联|队)"
@@ -94,8 +96,11 @@ def _resolve(question: str, known: Iterable[str]) -> tuple[list[list[str]], list
             # XX masks a place name: 「XX街道」 may be the report filed as 街道.
             groups.append((s, [u, *(v for v in known if v != u and v.removeprefix("XX") == u.removeprefix("XX"))]))
     unknown = []
+    lead = LEAD_IN.match(question)  # 「帮我查一下市公积金中心…」: the name starts after the lead-in
     for start, run in mentions(question):
         end = start + len(run)
+        if lead and start < lead.end() < end:
+            start, run = lead.end(), question[lead.end():end]
         if any(s2 < end <= e2 for s2, e2 in spans):
             continue  # this organ word belongs to a unit already found
         # 「审计局和粮储局」: the run reaches back over a unit already found; what follows it is a mention of its own.
@@ -123,6 +128,7 @@ def _resolve(question: str, known: Iterable[str]) -> tuple[list[list[str]], list
             tail = _unit_tail(run)
             if tail:
                 unknown.append(tail)
+                spans.append((end - len(tail), end))  # 「市公积金中心办理」: the 办 of 办理 is no second name
     groups.sort(key=lambda g: g[0])
     out: list[list[str]] = []
     for _, g in groups:

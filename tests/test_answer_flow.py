@@ -173,3 +173,8 @@ def test_a_model_sentence_no_passage_supports_is_not_shown(cfg):
     gen = ScriptedLLM("市退役军人事务局、市民宗局、未来产业城都组织了志愿服务活动。县住建局全年办理行政处罚案件43件[4]。")
     last = answer("县住建局办理了多少件行政处罚案件？", FakeSearcher(), gen, cfg)
     assert "43件" in last.markdown and "志愿服务" not in last.markdown and not last.not_found
+
+
+def test_a_unit_the_corpus_lacks_is_named_in_the_refusal_even_after_a_lead_in(cfg):
+    last = answer("帮我查一下市公积金中心办理了多少件申请？", FakeSearcher(), ExtractiveGenerator(), cfg)
+    assert last.not_found and "资料中没有“市公积金中心”的报告" in last.markdown
