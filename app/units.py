@@ -33,10 +33,23 @@ def _level_of(name: str) -> str:
     return m.group(1) if m else ""
 
 
+def _short_organ(name: str) -> str:
+    """市卫生健康委员会 → 市卫生健康委, 市国防动员办公室 → 市国防动员办: the organ word as abbreviations end it."""
+    for long, short in (("委员会", "委"), ("办公室", "办")):
+        if name.endswith(long):
+            return name[: -len(long)] + short
+    return name
+
+
 def matches(mention: str, unit: str) -> bool:
-    """Does a mention in a question name this unit of the index?"""
+    """Does a mention in a question name this unit of the index (市卫生健康委员会 names 市卫健委)?"""
     if not mention or not unit:
         return False
+    # 县发改委（粮储局）: named as either (县发展和改革委员会, 粮储局)
+    plain = re.sub(r"[（(][^）)]*[）)]$", "", unit)
+    if plain != unit and plain and matches(mention, plain):
+        return True
+    mention, unit = _short_organ(mention), _short_organ(unit)
     if mention == unit or (len(mention) >= 3 and mention in unit) or (len(unit) >= 3 and unit in mention):
         return True
     if mention.removeprefix("XX") == unit.removeprefix("XX"):
@@ -45,7 +58,7 @@ def matches(mention: str, unit: str) -> bool:
     if lm and lu and lm != lu:
         return False  # 县统计局 is not 市统计局
     sm, su = strip_level(mention), strip_level(unit)
-    if len(sm) >= 3 and (sm == su or sm in su or is_abbreviation(sm, su)):
+    if len(sm) >= 3 and (sm == su or sm in su or is_abbreviation(sm, su) or is_abbreviation(su, sm)):
         return True
     return is_abbreviation(mention, unit)
 

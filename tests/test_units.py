@@ -5,7 +5,7 @@ from app.intent import detect_intent, relative_year, search_query
 from app.units import resolve_units, without_units
 
 KNOWN = ["市人力资源和社会保障局", "县税务局", "县司法局", "市统计局", "市应急管理局", "县住建局", "市数据资源管理局",
-         "区数据资源管理局", "XX街道", "街道", "乡", "县生态环境分局"]
+         "区数据资源管理局", "XX街道", "街道", "乡", "县生态环境分局", "市卫健委", "县发改委（粮储局）"]
 
 
 @pytest.mark.parametrize("question, groups, unknown", [
@@ -21,6 +21,10 @@ KNOWN = ["市人力资源和社会保障局", "县税务局", "县司法局", "�
     ("生态环境局的问题", [["县生态环境分局"]], []),
     ("县应急管理局有多少条", [], ["县应急管理局"]),  # another level is another unit
     ("市住建局的执法情况", [], ["市住建局"]),
+    # Full official names of units stored by their short names.
+    ("市卫生健康委员会收到多少件依申请公开？", [["市卫健委"]], []),
+    ("县住房和城乡建设局存在哪些问题", [["县住建局"]], []),
+    ("县发展和改革委员会的粮食工作", [["县发改委（粮储局）"]], []),
     # A lead-in is no part of a name, and the 办 of 办理 is no second name.
     ("帮我查一下市公积金中心办理了多少件申请", [], ["市公积金中心"]),
     ("请问统计局主动公开多少条", [["市统计局"]], []),
