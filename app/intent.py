@@ -65,8 +65,9 @@ def detect_intent(question: str) -> Intent:
 
 
 def _detect(question: str) -> Intent:
-    per_unit = bool(_PER_UNIT_RE.search(question))
     yesno = bool(_YESNO_RE.search(question))
+    # 「有没有哪个单位……」 asks whether anyone does it: a yes/no judged on evidence by meaning, not a list.
+    per_unit = bool(_PER_UNIT_RE.search(question)) and not yesno
     listing = per_unit or bool(_LISTING_RE.search(question))
     if _COUNT_RE.search(question) and not re.search(r"哪些(?:问题|做法|措施)", question):
         m = _ASKED_MEASURE_RE.search(question)

@@ -59,6 +59,8 @@ def test_search_query_drops_framing_words_only():
     ("哪些单位在政策解读上存在不足？", "problem", True, False),
     ("各单位在政策解读上有哪些创新做法？", "measure", True, False),
     ("有没有单位开展政策解读直播？", "general", False, True),
+    # Whether anyone does it: a yes/no judged by meaning, not a list whose lines must each match in wording.
+    ("有没有哪个单位把执法过程做成直播节目？", "general", False, True),
     ("市统计局是否召开新闻发布会？", "general", False, True),
     ("县里要求各乡镇的公示栏至少多大？", "general", False, False),
     ("审计机关整改时用不同颜色区分进度，分别是哪几种？", "general", False, False),  # 分别 alone lists no units
