@@ -40,7 +40,7 @@ from indexer.errors import QueryError
 from indexer.models import Filters, Hit
 
 from .backends import Generator, make_generator
-from .backends.extractive import Signals, evidence
+from .backends.extractive import Signals, closest, evidence
 from .citations import (MIN_BIGRAMS, MIN_SUPPORT, NOT_FOUND_PREFIX, bigrams, escape_markdown, join_sentences,
                         sentence_spans, split_answer, strip_markers, support, verify)
 from .compose import join_lines, labelled_markdown
@@ -49,7 +49,7 @@ from .intent import Intent, detect_intent, first_unique, merge_role_hits, relati
 from .rarity import idf
 from .notfound import NOT_FOUND_TEXT, Thresholds, is_not_found, question_features
 from .safety import is_planted, planted_spans
-from .units import flatten, resolve_units, without_units
+from .units import flatten, resolve_units, unit_label, without_units
 
 __all__ = ["AnswerState", "Generator", "answer", "answer_stream", "make_generator", "validate_question"]
 
@@ -106,12 +106,12 @@ def _sources(hits: Sequence[Hit], highlights: dict | None = None, cited: Sequenc
     return out
 
 
-def related_markdown(hits: Sequence[Hit], heading: str = "可能相关的资料：") -> str:
-    """The closest passages, for an answer the corpus does not hold."""
+def related_markdown(hits: Sequence[Hit], heading: str = "可能相关的资料：", start: int = 1) -> str:
+    """The closest passages, for an answer the corpus does not hold; numbered from start (the sources' [n])."""
     if not hits:
         return ""
     lines = ["", "", heading]
-    for n, hit in enumerate(hits[:RELATED_SHOWN], 1):
+    for n, hit in enumerate(hits[:RELATED_SHOWN], start):
         c = hit.chunk
         where = " › ".join(x for x in (c.report_title, *c.heading_path) if x)
         text = re.sub(r"\s+", " ", c.text).strip()
@@ -282,10 +282,17 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
         return AnswerState(q, rewritten, markdown, sources, not_found, list(flagged), done, timings, generator.name)
 
     if found and groups and not hits:
-        others = [h for h in plain if h.chunk.unit not in flatten(plan.groups)]
+        # The asked unit's own closest sentence first, said to be unconfirmed; then other units', labelled so.
+        near = [c for c in (closest(rewritten, g, flatten(plan.groups), signals) for g in groups if g) if c]
+        own = [g[c.n - 1] for g, c in zip((g for g in groups if g), near)]
+        others = [h for h in plain if h.chunk.unit not in flatten(plan.groups)][:RELATED_SHOWN]
         text = join_lines([*_notes(plan), *(f"{escape_markdown(m)}中未找到与该问题直接相关的内容。" for m in missing)])
-        yield state(text + related_markdown(others, "其他单位的相关资料（不是所问单位，仅供参考）："),
-                    _sources(others), done=True, not_found=True)
+        if near:
+            text += "\n\n所问单位报告中意思最接近的句子（未见明确表述，请核对原文，勿直接引用）：\n" + "\n".join(
+                f"- {escape_markdown(unit_label(h.chunk.unit, h.chunk.report_title))}：{escape_markdown(c.text)}[{i}]"
+                for i, (h, c) in enumerate(zip(own, near), 1))
+        yield state(text + related_markdown(others, "其他单位的相关资料（不是所问单位，仅供参考）：", start=len(own) + 1),
+                    _sources([*own, *others]), done=True, not_found=True)
         return
     if not found:
         lead = "资料中没有" + "、".join(f"“{u}”" for u in dict.fromkeys(plan.unknown)) + "的报告。\n\n" if plan.unknown else ""

@@ -72,7 +72,8 @@ def test_a_named_unit_without_the_answer_says_so_and_never_borrows_another_units
     assert last.not_found and llm.calls == []
     assert last.markdown.startswith("县住建局（《县住建局2023年度法治政府建设工作总结》）中未找到")
     assert "915条" not in last.markdown.split("其他单位")[0]  # 市统计局's figure only under the other-units label
-    assert all(s["unit"] != "县住建局" for s in last.sources)
+    # Only the asked unit's closest sentence, labelled unconfirmed, comes from 县住建局; the rest are other units'.
+    assert last.sources[0]["unit"] == "县住建局" and all(s["unit"] != "县住建局" for s in last.sources[1:])
 
 
 def test_named_unit_answer_comes_from_that_unit_only(cfg):
@@ -178,3 +179,10 @@ def test_a_model_sentence_no_passage_supports_is_not_shown(cfg):
 def test_a_unit_the_corpus_lacks_is_named_in_the_refusal_even_after_a_lead_in(cfg):
     last = answer("帮我查一下市公积金中心办理了多少件申请？", FakeSearcher(), ExtractiveGenerator(), cfg)
     assert last.not_found and "资料中没有“市公积金中心”的报告" in last.markdown
+
+
+def test_not_found_for_a_named_unit_shows_its_closest_sentence_as_unconfirmed(cfg):
+    last = answer("县住建局有没有召开新闻发布会？", FakeSearcher(), ExtractiveGenerator(), cfg)
+    assert last.not_found and not last.markdown.startswith("有")
+    assert "所问单位报告中意思最接近的句子（未见明确表述" in last.markdown
+    assert last.sources[0]["unit"] == "县住建局" and "[1]" in last.markdown

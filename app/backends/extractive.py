@@ -261,6 +261,15 @@ def evidence(question: str, passages: Sequence[Hit], asked: Sequence[str] = (),
     return best if best is not None and best.sim >= MIN_SIMILARITY else None
 
 
+def closest(question: str, passages: Sequence[Hit], asked: Sequence[str] = (),
+            signals: Signals | None = None) -> Candidate | None:
+    """The sentence closest to the question by meaning (else by wording), whether or not it answers: what a
+    not-found answer shows of the asked unit's own text, labelled as unconfirmed."""
+    _, cands = candidates(question, passages, asked, signals)
+    cands = [c for c in cands if c.base >= MIN_SCORE]
+    return max(cands, key=lambda c: (c.sim is not None, c.sim or 0.0, c.score), default=None)
+
+
 def _leads_in(sentence: str, q_bigrams: frozenset) -> bool:
     """A sentence that introduces its answer: ends with a colon, or mostly repeats the question."""
     if sentence.rstrip()[-1:] in "：:":
