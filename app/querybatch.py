@@ -35,27 +35,17 @@ class QueryBatcher:
         sentences come back with every question about them, so their vectors are kept like the queries'."""
         texts = list(texts)
         with self._lock:
-            known = {t: self._passages[t] for t in texts if t in self._passages}
-            for t in known:
-                self._passages.move_to_end(t)
+            known = self._known(self._passages, texts)
         todo = list(dict.fromkeys(t for t in texts if t not in known))
         if todo:
-            fresh = dict(zip(todo, self.inner.encode_passages(todo, show_progress=show_progress)))
-            with self._lock:
-                self._passages.update(fresh)
-                while len(self._passages) > self.max_cached_passages:
-                    self._passages.popitem(last=False)
-            known.update(fresh)
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([known[t] for t in texts])
+            known.update(self._keep(self._passages, self.max_cached_passages,
+                                    zip(todo, self.inner.encode_passages(todo, show_progress=show_progress))))
+        return self._stack(known, texts)
 
     def encode_queries(self, texts, show_progress: bool = False):
         texts = list(texts)
         with self._lock:
-            known = {t: self._cache[t] for t in texts if t in self._cache}
-            for t in known:
-                self._cache.move_to_end(t)
+            known = self._known(self._cache, texts)
             todo = list(dict.fromkeys(t for t in texts if t not in known))
             if todo:
                 mine: Future = Future()
@@ -65,12 +55,27 @@ class QueryBatcher:
         if todo:
             if lead:
                 self._drain()
-            fresh = dict(zip(todo, mine.result()))
-            with self._lock:
-                self._cache.update(fresh)
-                while len(self._cache) > self.max_cached:
-                    self._cache.popitem(last=False)
-            known.update(fresh)
+            known.update(self._keep(self._cache, self.max_cached, zip(todo, mine.result())))
+        return self._stack(known, texts)
+
+    @staticmethod
+    def _known(cache: OrderedDict, texts: list[str]) -> dict:
+        """The cached vectors of texts, each marked as just used (call with the lock held)."""
+        known = {t: cache[t] for t in texts if t in cache}
+        for t in known:
+            cache.move_to_end(t)
+        return known
+
+    def _keep(self, cache: OrderedDict, bound: int, fresh) -> dict:
+        """Store fresh (text, vector) pairs, dropping the least recently used beyond bound; returns them."""
+        fresh = dict(fresh)
+        with self._lock:
+            cache.update(fresh)
+            while len(cache) > bound:
+                cache.popitem(last=False)
+        return fresh
+
+    def _stack(self, known: dict, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([known[t] for t in texts])
