@@ -221,8 +221,13 @@ def _notes(plan: Plan) -> list[str]:
     if plan.year_word and plan.year:
         notes.append(f"（“{plan.year_word}”按资料中最近的报告年份理解为{plan.year}年。）")
     if plan.unknown and plan.groups:
-        notes.append("资料中没有" + "、".join(f"“{u}”" for u in dict.fromkeys(plan.unknown)) + "的报告。")
+        notes.append(_unknown_note(plan))
     return notes
+
+
+def _unknown_note(plan: Plan) -> str:
+    """「资料中没有“市公积金中心”的报告。」 for the unit-shaped names the index does not know, or ""."""
+    return "资料中没有" + "、".join(f"“{u}”" for u in dict.fromkeys(plan.unknown)) + "的报告。" if plan.unknown else ""
 
 
 def _missing_label(group: Sequence[str], searcher) -> str:
@@ -295,9 +300,8 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
                     _sources([*own, *others]), done=True, not_found=True)
         return
     if not found:
-        lead = "资料中没有" + "、".join(f"“{u}”" for u in dict.fromkeys(plan.unknown)) + "的报告。\n\n" if plan.unknown else ""
-        yield state(escape_markdown(lead) + NOT_FOUND_TEXT + related_markdown(hits), _sources(hits), done=True,
-                    not_found=True)
+        lead = escape_markdown(_unknown_note(plan)) + "\n\n" if plan.unknown else ""
+        yield state(lead + NOT_FOUND_TEXT + related_markdown(hits), _sources(hits), done=True, not_found=True)
         return
     sources = _sources(hits)
     yield state("", sources)
