@@ -288,8 +288,8 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
 
     if found and groups and not hits:
         # The asked unit's own closest sentence first, said to be unconfirmed; then other units', labelled so.
-        near = [c for c in (closest(rewritten, g, flatten(plan.groups), signals) for g in groups if g) if c]
-        own = [g[c.n - 1] for g, c in zip((g for g in groups if g), near)]
+        pairs = [(g, closest(rewritten, g, flatten(plan.groups), signals)) for g in groups if g]
+        own, near = [g[c.n - 1] for g, c in pairs if c], [c for _, c in pairs if c]
         others = [h for h in plain if h.chunk.unit not in flatten(plan.groups)][:RELATED_SHOWN]
         text = join_lines([*_notes(plan), *(f"{escape_markdown(m)}中未找到与该问题直接相关的内容。" for m in missing)])
         if near:

@@ -186,3 +186,16 @@ def test_not_found_for_a_named_unit_shows_its_closest_sentence_as_unconfirmed(cf
     assert last.not_found and not last.markdown.startswith("有")
     assert "所问单位报告中意思最接近的句子（未见明确表述" in last.markdown
     assert last.sources[0]["unit"] == "县住建局" and "[1]" in last.markdown
+
+
+def test_closest_sentences_stay_with_their_own_unit_when_one_unit_has_none(cfg, monkeypatch):
+    import app.answer as a
+
+    real = a.closest
+    # The first asked unit's passages give no usable sentence: the second's must be shown with its own passage.
+    monkeypatch.setattr(a, "closest", lambda q, g, asked, s: None if g[0].chunk.unit == "县住建局" else real(q, g, asked, s))
+    last = answer("县住建局和市统计局分别有没有设立政务公开专区？", FakeSearcher(), ExtractiveGenerator(), cfg)
+    line = last.markdown.split("勿直接引用）：\n- ")[1].split("\n")[0]
+    sentence = line.split("：", 1)[1].rsplit("[1]", 1)[0].rstrip("。")
+    assert last.not_found and last.sources[0]["unit"] == "市统计局" and line.startswith("市统计局")
+    assert sentence in last.sources[0]["text"]
