@@ -86,22 +86,35 @@ def _measure_alike(unit: str) -> set[str]:
     return next((g for g in _SAME_MEASURE if unit in g), {unit})
 
 
+def figure_clauses(sentence: str, measures: Sequence[str]) -> list[str]:
+    """The clauses of a sentence that hold a figure (not a date) of an asked measure (any figure when none is asked)."""
+    wanted = set().union(*(_measure_alike(m) for m in measures)) if measures else set()
+    out = []
+    for m in _CLAUSE.finditer(sentence):
+        clause = m.group()
+        figs = [shown for shown, _ in numbers(_NAMED_CODE.sub("", clause)) if not shown.endswith(("年", "月", "日"))]
+        if any(not wanted or any(f.endswith(w) for w in wanted) for f in figs):
+            out.append(clause)
+    return out
+
+
+def clause_cover(clauses: Sequence[str], heading: str, topic_tokens: Sequence[str],
+                 weight: Callable[[str], float] = _weight) -> float:
+    """The best share of the topic words in one of these clauses (with its heading); 0 without clauses."""
+    if not clauses:
+        return 0.0
+    if not topic_tokens:
+        return 1.0
+    return max(_coverage(topic_tokens, f"{clause} {heading}", weight) for clause in clauses)
+
+
 def figure_topical(sentence: str, heading: str, topic_tokens: Sequence[str], measures: Sequence[str],
                    weight: Callable[[str], float] = _weight) -> float:
     """Share of the topic words in the clause (with its heading) that holds a figure of an asked measure.
 
     「主动公开多少条」 is answered by 「公开信息1685条」, not by 「举办讲座463场」 in a sentence that mentions 信息 elsewhere.
     """
-    best = 0.0
-    wanted = set().union(*(_measure_alike(m) for m in measures)) if measures else set()
-    for m in _CLAUSE.finditer(sentence):
-        clause = m.group()
-        figs = [shown for shown, _ in numbers(_NAMED_CODE.sub("", clause)) if not shown.endswith(("年", "月", "日"))]
-        if wanted:
-            figs = [f for f in figs if any(f.endswith(w) for w in wanted)]
-        if figs:
-            best = max(best, _coverage(topic_tokens, f"{clause} {heading}", weight) if topic_tokens else 1.0)
-    return best
+    return clause_cover(figure_clauses(sentence, measures), heading, topic_tokens, weight)
 
 
 def _has_unit(text: str, unit: str | None) -> bool:
@@ -189,14 +202,12 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
             topical = _coverage(topic_tokens, f"{sent}{follow}") if topic_tokens else 1.0
             if intent.kind == "count":
                 heading = c.heading_path[-1] if c.heading_path else ""
-                topical = max(figure_topical(sent, heading, topic_tokens, intent.measures),
-                              figure_topical(follow, heading, topic_tokens, intent.measures) if follow else 0.0)
+                clauses = figure_clauses(sent, intent.measures) + figure_clauses(follow, intent.measures)
+                topical = clause_cover(clauses, heading, topic_tokens)
                 if signals.idf:
                     # 「机构领导多少条」: the figure whose clause holds the rare words asked (机构领导6条), not the
                     # total beside it that shares only the common ones (主动公开政务信息103条).
-                    score += FIGURE_IDF_WEIGHT * max(
-                        figure_topical(sent, heading, topic_tokens, intent.measures, signals.idf),
-                        figure_topical(follow, heading, topic_tokens, intent.measures, signals.idf) if follow else 0.0)
+                    score += FIGURE_IDF_WEIGHT * clause_cover(clauses, heading, topic_tokens, signals.idf)
             # Judged where a unit is named, its own text must say it (「县司法局有没有设立专区」), and for each unit of a
             # 「哪些单位」 list; a question about any unit (「有没有……的做法」) is mostly asked in other words and is left
             # to the similarity check.
@@ -241,8 +252,8 @@ def evidence(question: str, passages: Sequence[Hit], asked: Sequence[str] = (),
              signals: Signals | None = None) -> Candidate | None:
     """The best sentence of the passages that answers the question, or None: the not-found decision of every back-end.
 
-    similarity(texts) → cosine of each text with the question's topic: a sentence close enough in meaning is
-    evidence even in other words, except for figures, which users copy and which must be named where they stand.
+    With signals.similarity a sentence close enough in meaning is evidence even in other words, except for figures,
+    which users copy and which must be named where they stand, and for a named unit's 「有没有」.
     """
     signals = signals or Signals()
     similarity = signals.similarity
