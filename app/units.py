@@ -96,7 +96,8 @@ def without_units(question: str, known: Iterable[str]) -> str:
 
 def _resolve(question: str, known: Iterable[str]) -> tuple[list[list[str]], list[str], list[tuple[int, int]]]:
     # A one-character unit (乡) would be found in every 城乡/乡村: such units are named only through a longer mention.
-    known = sorted({u for u in known if len(u) >= MIN_MENTION}, key=len, reverse=True)
+    # Longest first; ties by name, so an ambiguous name lists its units in the same order on every run.
+    known = sorted({u for u in known if len(u) >= MIN_MENTION}, key=lambda u: (-len(u), u))
     groups: list[list[str]] = []
     spans: list[tuple[int, int]] = []
     # Full names first: the longest known unit written out in the question wins its span.

@@ -68,3 +68,8 @@ def test_search_query_drops_framing_words_only():
 def test_detect_intent_shapes(question, kind, per_unit, yesno):
     intent = detect_intent(question)
     assert (intent.kind, intent.per_unit, intent.yesno) == (kind, per_unit, yesno)
+
+
+def test_an_ambiguous_name_lists_its_units_in_one_order_whatever_the_index_order():
+    units = ["市粮食和物资储备局", "县发改委（粮储局）", "市统计局"]
+    assert resolve_units("粮储局的情况", units) == resolve_units("粮储局的情况", units[::-1])
