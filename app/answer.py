@@ -40,7 +40,7 @@ from indexer.errors import QueryError
 from indexer.models import Filters, Hit
 
 from .backends import Generator, make_generator
-from .backends.extractive import Signals, closest, evidence
+from .backends.extractive import LIST_UNITS, Signals, closest, evidence
 from .citations import (MIN_BIGRAMS, MIN_SUPPORT, NOT_FOUND_PREFIX, bigrams, escape_markdown, join_sentences,
                         sentence_spans, split_answer, strip_markers, support, verify)
 from .compose import join_lines, labelled_markdown
@@ -56,7 +56,7 @@ __all__ = ["AnswerState", "Generator", "answer", "answer_stream", "make_generato
 RELATED_SHOWN = 3
 LIST_PASSAGES = 12  # a 「哪些单位」 question reads the best passage of this many reports, or more where they answer
 LIST_POOL = 150  # …found among this many passages of the whole corpus
-LIST_EVIDENCE = 16  # at most this many reports whose passage holds an answering sentence
+LIST_EVIDENCE = LIST_UNITS  # at most this many reports whose passage holds an answering sentence: all get a line
 SNIPPET_CHARS = 80
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

@@ -20,7 +20,7 @@ MIN_SCORE = 0.25  # below this the best sentence does not answer the question
 TOPIC_WINDOW = 8  # an on-topic sentence among this many best ones restricts the answer to on-topic sentences
 LEAD_IN_NOVELTY = 0.45  # below this share of new bigrams a sentence only restates the question
 OTHER_UNIT_PENALTY = 0.5  # the question names a unit and the passage is from another one
-LIST_UNITS = 16  # units listed at most in a 「哪些单位」 answer (as many as app.answer reads with evidence)
+LIST_UNITS = 16  # units listed at most in a 「哪些单位」 answer (app.answer reads this many reports with evidence)
 MIN_TOPICAL = 0.3  # evidence must hold this share of the question's topic words
 MIN_FIGURE_TOPICAL = 0.2  # …and a figure's own clause this share: the lowest of the answerable figure questions of
 # eval/data/questions.jsonl (0.20); no-answer questions naming a unit there score 0.0
