@@ -32,13 +32,18 @@ def corpus_fingerprint(corpus: Path, extensions) -> str:
     return h.hexdigest()
 
 
+# Read-path modules: editing them cannot change what a build writes, so they do not cost a re-embed.
+READ_PATH_MODULES = frozenset({"__main__.py", "errors.py", "fusion.py", "protocols.py", "reader.py"})
+
+
 def _indexer_code_hash() -> str:
     """Chunking or parsing code changes invalidate cached evaluation indexes too."""
     import indexer
 
     h = hashlib.sha1()
     for p in sorted(Path(indexer.__file__).parent.glob("*.py")):
-        h.update(p.read_bytes())
+        if p.name not in READ_PATH_MODULES:
+            h.update(p.read_bytes())
     return h.hexdigest()
 
 
