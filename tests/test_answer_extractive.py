@@ -158,6 +158,23 @@ def test_named_unit_yes_no_needs_the_telling_words_not_only_common_ones():
     assert evidence("县司法局有没有设立政务公开专区？", hits_for([with_it]), ["县司法局"], signals) is not None
 
 
+def test_a_figure_sentence_must_say_one_of_the_two_rarest_words_asked():
+    from app.backends.extractive import Signals, _key_words, evidence
+
+    total = make_chunk("r-t", "县税务局2023年政务公开工作总结", "县税务局", "一、主动公开", "做法与成效",
+                       "截至12月，县税务局通过政府信息公开网发布信息717条，其中政策解读84条。")
+    hits = hits_for([total])
+    # 重点领域 is held by some chunk (idf 2), 信息/公开 by nearly all; 总共 by none, 乡政府 names who is asked.
+    table = {"领域": 2.0, "重点": 1.2, "解读": 2.1, "政策": 1.5, "信息": 0.1, "公开": 0.05, "总共": 9.0, "乡政府": 5.0}
+    signals = Signals(idf=lambda t: table.get(t, 9.0))
+    assert _key_words(["重点", "领域", "信息", "公开", "总共", "乡政府"], signals.idf) == ("领域", "重点")
+    assert evidence("县税务局2023年重点领域信息公开了多少条？", hits, ["县税务局"], signals) is None
+    found = evidence("县税务局2023年政策解读发布了多少条？", hits, ["县税务局"], signals)
+    assert found is not None and "84条" in found.text
+    # Without idf (a bare back-end call) the rule is off, as it was before.
+    assert evidence("县税务局2023年重点领域信息公开了多少条？", hits, ["县税务局"]) is not None
+
+
 def test_list_passages_reads_every_report_and_puts_answering_ones_first():
     from app.answer import list_passages
 
