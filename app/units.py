@@ -12,6 +12,8 @@ _ORGAN = r"(?:分局|局|委员会|委|办公室|办|处|中心|院|所|站|馆|
 _ORGAN_END = re.compile(r"(?:分局|局|委员会|委|办公室|办|处|中心|院|所|站|馆|联|队|街道|政府|产业城|市|县|区|镇|乡)")
 _NOT_UNIT = ("单位", "部门", "哪", "各", "什么", "多少", "问题", "工作", "情况", "政府信息")
 MIN_MENTION = 2
+_QUESTION_WORD = re.compile(r"是否|有没有|有无|对")
+_GENERIC = re.compile(r"^(?:县区|区县|市县|县市|乡镇|镇村)")  # 县区统计局: the counties' bureaus, not one unit
 
 
 def strip_level(unit: str) -> str:
@@ -156,10 +158,11 @@ def _unit_tail(run: str) -> str | None:
 
     Only an organ after a level (县…局) or a place inside a place (…市…区) counts: 政务公开专区 is no unit.
     """
+    run = _QUESTION_WORD.split(run)[-1]  # 「市统计局是否对县区统计局…」: no name reaches back over 是否对
     m = (re.search(r"(?:XX|[\u4e00-\u9fff]{0,4}?)(?:省|市|县|区|镇|乡)[\u4e00-\u9fffX]{1,8}?" + _ORGAN + "$", run)
          or re.search(r"[\u4e00-\u9fff]{2,4}(?:省|市|县)[\u4e00-\u9fff]{2,4}(?:市|县|区|镇|乡)$", run))
     cand = m.group() if m else ""
-    if len(cand) < 3 or cand[0] in "全本该各我其每此" or any(w in cand for w in _NOT_UNIT):
+    if len(cand) < 3 or cand[0] in "全本该各我其每此" or _GENERIC.match(cand) or any(w in cand for w in _NOT_UNIT):
         return None
     return cand
 

@@ -32,6 +32,9 @@ KNOWN = ["市人力资源和社会保障局", "县税务局", "县司法局", "�
     ("县残联主动公开了多少条", [], ["县残联"]),
     ("救护车赶到城乡病人身边用时多少", [], []),  # 乡 the unit is not every 城乡
     ("哪些单位推进了政务公开专区建设？", [], []),  # 专区 is no place
+    # 是否对 is no part of a name, and 县区统计局 are the counties' bureaus, not a unit missing from the index.
+    ("市统计局是否对县区统计局的政务公开做定期考核？", [["市统计局"]], []),
+    ("市统计局是否对县商务局开展考核？", [["市统计局"]], ["县商务局"]),
 ])
 def test_resolve_units(question, groups, unknown):
     got_groups, got_unknown = resolve_units(question, KNOWN)
