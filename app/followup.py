@@ -5,16 +5,10 @@ import re
 from collections.abc import Iterable, Sequence
 
 from .intent import LEAD_IN
+from .units import first_mention
 
 FOLLOWUP_STARTS = ("那么", "那", "这个", "这些", "这", "它们", "它的", "它", "该", "其", "他们的", "他们", "此外", "另外", "还有")
 SHORT_QUESTION = 12  # characters; a question this short with no entity of its own leans on the previous one
-# A unit name: optional place, then an administrative level, then an organ (市统计局, XX街道, 县司法局, 桐城市教育局).
-_UNIT_RE = re.compile(
-    r"(?:[\u4e00-\u9fffX]{0,6}?(?:省|市|县|区|旗|镇|乡))?[\u4e00-\u9fffX]{0,12}?"
-    r"(?:分局|局|委员会|委|办公室|办|处|中心|院|所|站|街道|镇政府|乡政府|人民政府|政府)"
-)
-_LEVEL_START = re.compile(r"^(?:[\u4e00-\u9fffX]{0,6}?(?:省|市|县|区|旗|镇|乡|街道)|XX|[\u4e00-\u9fff]{2,4}(?:省|市|县|区))")
-_NOT_UNIT = ("问题", "工作", "哪些", "什么", "多少", "情况", "如何", "怎么", "存在", "开展", "主要")
 
 
 def known_units(searcher) -> list[str]:
@@ -27,16 +21,8 @@ def _clean(question: str) -> str:
 
 
 def find_entity(text: str, known_units: Iterable[str] = ()) -> str | None:
-    """The unit a text is about: the longest known unit it names, else a unit-shaped phrase, else None."""
-    text = _clean(text)
-    hits = [u for u in known_units if u and u in text]
-    if hits:
-        return max(hits, key=len)
-    for m in _UNIT_RE.finditer(text):
-        cand = m.group()
-        if len(cand) >= 3 and _LEVEL_START.match(cand) and not any(w in cand for w in _NOT_UNIT):
-            return cand
-    return None
+    """The unit a text is about, as written there (app.units.first_mention), else None."""
+    return first_mention(_clean(text), known_units)
 
 
 def is_followup(question: str, known_units: Iterable[str] = ()) -> bool:

@@ -96,6 +96,16 @@ def without_units(question: str, known: Iterable[str]) -> str:
     return question
 
 
+def first_mention(text: str, known: Iterable[str]) -> str | None:
+    """The first unit a text names, as written there: a known unit by any of its names (人社局), else a unit-shaped
+    name the index does not know (县残联); None when it names none (what a follow-up question leans on)."""
+    _, _, spans = _resolve(text, known)
+    if not spans:
+        return None
+    s, e = min(spans)
+    return text[s:e]
+
+
 def _resolve(question: str, known: Iterable[str]) -> tuple[list[list[str]], list[str], list[tuple[int, int]]]:
     # A one-character unit (乡) would be found in every 城乡/乡村: such units are named only through a longer mention.
     # Longest first; ties by name, so an ambiguous name lists its units in the same order on every run.
@@ -159,8 +169,9 @@ def _unit_tail(run: str) -> str | None:
     Only an organ after a level (县…局) or a place inside a place (…市…区) counts: 政务公开专区 is no unit.
     """
     run = _QUESTION_WORD.split(run)[-1]  # 「市统计局是否对县区统计局…」: no name reaches back over 是否对
-    m = (re.search(r"(?:XX|[\u4e00-\u9fff]{0,4}?)(?:省|市|县|区|镇|乡)[\u4e00-\u9fffX]{1,8}?" + _ORGAN + "$", run)
-         or re.search(r"[\u4e00-\u9fff]{2,4}(?:省|市|县)[\u4e00-\u9fff]{2,4}(?:市|县|区|镇|乡)$", run))
+    m = (re.search(r"(?:XX|[\u4e00-\u9fff]{0,4}?)(?:省|市|县|区|镇|乡)[\u4e00-\u9fffX]{1,12}?" + _ORGAN + "$", run)
+         or re.search(r"[\u4e00-\u9fff]{2,4}(?:省|市|县)[\u4e00-\u9fff]{2,4}(?:市|县|区|镇|乡)$", run)
+         or re.search(r"XX(?:街道|镇|乡)$", run))  # a masked place name
     cand = m.group() if m else ""
     if len(cand) < 3 or cand[0] in "全本该各我其每此" or _GENERIC.match(cand) or any(w in cand for w in _NOT_UNIT):
         return None

@@ -71,3 +71,10 @@ def test_same_question_about_another_unit():
     assert rewrite_followup("县住建局怎么样", H_STATS) == "县住建局全年主动公开了多少条政府信息？"
     long_q = "县住建局全年办理了多少件行政处罚案件？"
     assert rewrite_followup(long_q, H_STATS) == long_q
+
+
+def test_a_unit_named_by_its_short_form_is_a_new_unit_not_a_follow_up():
+    known = ["县税务局", "市人力资源和社会保障局"]
+    h = [("县税务局存在哪些问题？", "……[1]。")]
+    assert find_entity("那人社局呢？", known) == "人社局"
+    assert rewrite_followup("那人社局呢？", h, known) == "人社局存在哪些问题？"
