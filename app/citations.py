@@ -13,9 +13,12 @@ NOT_FOUND_PREFIX = "资料中未找到"
 MARKER_RE = re.compile(r"\s*(?:\[(\d+(?:\s*[,，、]\s*\d+)*)\]|【(\d+(?:\s*[,，、]\s*\d+)*)】)")
 _SENTENCE_RE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”」』）)]*|\n|$)")
 _SENTENCE_END = "。！？!?；;"
+# The measure words of counted figures, each before any word it starts (人次 before 人): one list for the question's
+# 多少X (app.intent), the figures of answers and sources (here) and the draft review's figures (app.review).
+MEASURES = "个百分点|万元|亿元|元|条|件|起|宗|场次|次|人次|个|人|篇|项|家|所|处|户|场|名|份|天|期|批|吨|亩|台|套|本|座"
 _NUMBER_RE = re.compile(
     r"(?<![\d.,])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(%|％|‰|万亿|万|亿|千)?(?:余|多)?"
-    r"(个百分点|万元|亿元|元|条|件|起|宗|场次|次|个|人次|人|篇|项|家|所|处|户|场|期|批|名|份|天|小时|年|月|日|公里|平方米|亩|吨|台|套|本|座|万)?"
+    rf"({MEASURES}|小时|年|月|日|公里|平方米|万)?"
 )
 _ENUMERATOR_RE = re.compile(r"(?m)^\s*\d+[.、）)](?!\d)")
 _CJK_OR_ALNUM = re.compile(r"[\u4e00-\u9fffA-Za-z0-9%]")

@@ -7,8 +7,8 @@ from typing import Iterable, Sequence
 
 from indexer.models import Hit
 
-# Measure words a figure question asks for (「多少条」「几件」).
-MEASURES = "个百分点|万元|亿元|元|条|件|起|宗|场次|次|人次|个|人|篇|项|家|所|处|户|场|名|份|天|期|批|吨|亩|台|套|本|座"
+from .citations import MEASURES
+
 _COUNT_RE = re.compile(
     rf"多少|几(?:{MEASURES})|数量|数目|总数|共计|比例|比率|占比|百分之|金额|"
     r"(?:整改|公示|办结|覆盖|完成|入学|满意|回复|增长|达标|执行|结案)率")

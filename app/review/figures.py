@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import re
 
-from app.citations import bigrams, numbers, sentence_spans
+from app.citations import MEASURES, bigrams, numbers, sentence_spans
 from indexer.models import Filters
 
 MIN_LABEL_MATCH = 0.35  # bigram overlap of the words before two figures for them to count as the same measure
 _DATES = ("年", "月", "日", "天", "小时")
 # "520余条": the shared number pattern stops at 余/多, so the measure after it is picked up here.
-_ROUGH = re.compile(r"(?:余|多)(?:万元|亿元|万|亿)?(?:个百分点|元|条|件|次|个|人次|人|篇|项|家|所|处|户|场|期|批|名|份)")
+_ROUGH = re.compile(rf"(?:余|多)(?:万元|亿元|万|亿)?(?:{MEASURES})")
 _LABEL_CUT = re.compile(r"[，,。；;：:、\n（）()]")
 _FILLER = re.compile(r"^(?:其中|全年|今年以来|截至目前|累计|共计|共|均|已|达到|达|为|约|近|超过|超)+|(?:均|共计|共|累计|达到|达|为|约|近|超过|超)+$")
 

@@ -6,6 +6,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
+from app.citations import MEASURES
 from indexer.metadata import TOPICS
 from indexer.roles import heading_roles
 from indexer.searchtext import searchable
@@ -20,7 +21,7 @@ _LIST_LEAD = re.compile(r"^[一二三四五六七八九十]+[是要]|^一步")
 _BAD_EDGE_START = set("的了和与及等年是在对将把被并或也就都而其之以于中上下个有我各该这那为月日")
 _BAD_EDGE_END = set("的了和与及等是在对将把被并或也就都而其之以于为各")
 _KIND_WORDS = ("总结", "报告", "如下", "汇报")
-MEASURED = r"\d+(?:\.\d+)?\s*(?:余|多)?(?:%|％|条|件|次|个|篇|项|家|期|场|人|万|亿|户|所|份|名|批)"  # a figure with a measure
+MEASURED = rf"\d+(?:\.\d+)?\s*(?:余|多)?(?:%|％|{MEASURES}|万|亿)"  # a figure with a measure
 FIGURE_AFTER = r"[^。；;\n]{0,20}?" + MEASURED  # a figure given with a wording, in the same clause
 _NUMBERING = re.compile(r"^(?:第[一二三四五六七八九十]+(?:部分|章)|[一二三四五六七八九十]+[、．.]|[（(][一二三四五六七八九十\d]+[）)]|\d+[.．、])\s*")
 
