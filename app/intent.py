@@ -26,7 +26,7 @@ _LISTING_RE = re.compile(r"哪些|有什么|有何|包括|都有|几个方面")
 # 「哪些单位没有收到申请」: a list of what did not happen; its lines must say so (未收到, 0件), not the figures of those
 # who did.
 _NEGATED_Q = re.compile(r"(?<!有)没有|未|尚未|从未|零")
-NEGATED_ANSWER = re.compile(r"未|没有|无|零|(?<![\d.])0(?:件|条|个|次|起|宗|人|项)")
+NEGATED_ANSWER = re.compile(r"未(?!来)|没有|无|零|(?<![\d.])0(?:件|条|个|次|起|宗|人|项)")  # 未来产业城 says nothing
 _YESNO_RE = re.compile(r"有没有|有无|是否|是不是|(?:有|开展|建立|实行|设立|举办|制定|出台)[^？?，,。]{0,20}吗[？?]?$")
 # How a question may open before it says anything (「请问」「帮我查一下」): never part of a unit's name.
 LEAD_IN = re.compile(r"^(?:请问一下|请问|请|我想知道|我想了解|想了解|帮我查一下|帮我查查|帮我查|帮我看看|查一下|问一下|告诉我)[，,\s]*")

@@ -175,6 +175,20 @@ def test_a_figure_sentence_must_say_one_of_the_two_rarest_words_asked():
     assert evidence("县税务局2023年重点领域信息公开了多少条？", hits, ["县税务局"]) is not None
 
 
+def test_a_no_line_denies_the_thing_asked_and_gives_it_no_figure():
+    from app.backends.extractive import denies
+
+    keys = ("申请", "收到")
+    assert denies("2023年，我街道未收到任何个人要求公开政府信息的申请", keys)
+    # Received one application; the 0件 is about 行政复议.
+    assert not denies("2023年我局接受政府信息公开申请共1件，收到因政府信息公开被申请行政复议共0件", keys)
+    assert not denies("本年度收到依申请公开共14件，未发生行政诉讼案件", keys)
+    # 、 does not end the clause: the denial covers both things listed.
+    assert denies("本年度没有发生因政府信息公开申请行政复议、提起行政诉讼的情况", ("诉讼", "提起"))
+    assert not denies("未来产业城召开会议研究政府信息公开申请办理", keys)  # 未来 is a name, not a denial
+    assert denies("被提起行政诉讼0件", ())
+
+
 def test_list_passages_reads_every_report_and_puts_answering_ones_first():
     from app.answer import list_passages
 

@@ -29,7 +29,7 @@ MIN_TELLING = 0.45  # a 「有没有」 sentence holds this share of the topic's
 MIN_LIST_TELLING = 0.3  # …and a 「哪些单位」 line (lists gather many wordings of one thing)
 FIGURE_IDF_WEIGHT = 0.6  # score for a figure clause holding all the asked words, weighted by idf
 MIN_SIMILARITY = 0.90  # e5 cosine of a sentence in other words that still answers (fitted on questions.jsonl)
-KEY_WORDS = 2  # a figure's sentence says one of the question's 2 rarest words. 1 refused 3 right figures of
+KEY_WORDS = 2  # a figure's sentence (a 「没有」 line's denial) says one of the question's 2 rarest words. 1 refused 3 right figures of
 # answers_dev.jsonl; 2 refuses none there and one paraphrased figure of questions.jsonl; 3 let most no-answer figures
 # through on the first two held-out sets (which chose 2 and so no longer measure this rule cleanly)
 RERANK = 8  # the best sentences by wording that are reranked by meaning (each costs one short embedding)
@@ -62,7 +62,7 @@ class Candidate:
     base: float = 0.0  # the score by wording alone, before that rerank: what the evidence gates judge
     telling: float | None = None  # share of the topic words' idf in the sentence (with Signals.idf): 「AB岗」 counts,
     # 「政务公开」 hardly
-    says_key: bool = True  # for a figure question: the sentence or its heading holds the question's key word
+    on_key: bool = True  # a figure question's sentence (or heading) says a key word; a 「没有」 line denies one
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ def _coverage(tokens: Sequence[str], text: str, weight: Callable[[str], float] =
 # Measures that count the same things: a question's 多少起 is answered by 30宗.
 _SAME_MEASURE = ({"件", "起", "宗"}, {"人", "名", "人次"}, {"次", "场", "场次"}, {"条", "则"}, {"个", "家"})
 _CLAUSE = re.compile(r"[^，,；;：:。！？!?、]+")
+_DENIAL_CLAUSE = re.compile(r"[^，,；;：:。！？!?]+")  # 、 does not end one: 「没有发生行政复议、行政诉讼」
 _NAMED_CODE = re.compile(r"[A-Za-z]+\d+(?:\.\d+)?")  # PM2.5, H7N9: names, not figures
 
 
@@ -186,7 +187,7 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
     named = set(flatten(resolve_units(question, {h.chunk.unit for h in passages})[0]))
     topic = without_units(question, {*named, *asked})
     topic_tokens = [t for t in content_tokens(topic) if not _FRAME_WORD.search(t)]
-    keys = _key_words(topic_tokens, signals.idf) if intent.kind == "count" else ()
+    keys = _key_words(topic_tokens, signals.idf) if intent.kind == "count" or intent.negated else ()
     out = []
     for n, hit in enumerate(passages, 1):
         c = hit.chunk
@@ -207,6 +208,8 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
             in_role = intent.role is not None and c.section_role == intent.role
             cued = bool(intent.cue and re.search(intent.cue, sent))
             topical = _coverage(topic_tokens, f"{sent}{follow}") if topic_tokens else 1.0
+            shown = _trim(sent, q_tokens, intent)
+            on_key = denies(f"{shown}{follow}", keys) if intent.negated else True  # the denial is in what is read
             if intent.kind == "count":
                 heading = c.heading_path[-1] if c.heading_path else ""
                 clauses = figure_clauses(sent, intent.measures) + figure_clauses(follow, intent.measures)
@@ -215,18 +218,28 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
                     # 「机构领导多少条」: the figure whose clause holds the rare words asked (机构领导6条), not the
                     # total beside it that shares only the common ones (主动公开政务信息103条).
                     score += FIGURE_IDF_WEIGHT * clause_cover(clauses, heading, topic_tokens, signals.idf)
+                on_key = not keys or any(k in f"{sent}{follow}{heading}" for k in keys)
             # Judged where a unit is named, its own text must say it (「县司法局有没有设立专区」), and for each unit of a
             # 「哪些单位」 list; a question about any unit (「有没有……的做法」) is mostly asked in other words and is left
             # to the similarity check.
             telling = (_coverage(topic_tokens, f"{sent}{follow}", signals.idf)
                        if signals.idf and topic_tokens and (named or asked or intent.per_unit) else None)
-            out.append(Candidate(n, _trim(sent, q_tokens, intent), score, c.report_id, s, in_role, cued, follow,
+            out.append(Candidate(n, shown, score, c.report_id, s, in_role, cued, follow,
                                  topical, c.unit or c.report_title, c.chunk_id, base=score, telling=telling,
-                                 says_key=not keys or any(k in f"{sent}{follow}{heading}" for k in keys)))
+                                 on_key=on_key))
     out.sort(key=lambda cand: (-cand.score, cand.n))
     if out and answers(intent, out[0]):
         return intent, out  # the wording already answers: meaning is weighed (one embedding a sentence) only where not
     return intent, rerank(out, signals.similarity)
+
+
+def denies(text: str, keys: Sequence[str]) -> bool:
+    """「哪些单位没有……」: a clause about a key word says it did not happen (未收到…, 0件), and none gives it a figure
+    (「接受申请共1件，…行政复议共0件」 received applications). Without keys every clause is about it."""
+    about = [c for c in _DENIAL_CLAUSE.findall(text) if not keys or any(k in c for k in keys)]
+    if any(_has_unit(c, None) and not NEGATED_ANSWER.search(c) for c in about):
+        return False
+    return any(NEGATED_ANSWER.search(c) for c in about)
 
 
 def _key_words(topic_tokens: Sequence[str], idf: Callable[[str], float] | None) -> tuple[str, ...]:
@@ -260,12 +273,10 @@ def answers(intent: Intent, cand: Candidate) -> bool:
     measure in a clause that names what was asked?"""
     if cand.base < MIN_SCORE:
         return False
-    if intent.negated and not NEGATED_ANSWER.search(f"{cand.text}{cand.follow}"):
-        return False
     if cand.telling is not None and (intent.yesno or intent.per_unit) and \
             cand.telling < (MIN_TELLING if intent.yesno else MIN_LIST_TELLING):
         return False
-    if not cand.says_key:
+    if not cand.on_key:
         return False  # 「重点领域信息多少条」 is not answered by the unit's total 「发布信息717条」
     return cand.topical >= (MIN_FIGURE_TOPICAL if intent.kind == "count" else MIN_TOPICAL)
 
