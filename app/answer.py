@@ -161,8 +161,10 @@ def make_plan(question: str, searcher, units: Sequence[str]) -> Plan:
                 tuple(unknown), year, word)
 
 
-def retrieve(plan: Plan, searcher, cfg: Config, filters: Filters | None) -> tuple[list[Hit], list[list[Hit]]]:
-    """(passages, per asked unit its passages): that unit's own sections when the question names units."""
+def retrieve(plan: Plan, searcher, cfg: Config,
+             filters: Filters | None) -> tuple[list[Hit], list[list[Hit]], int | None]:
+    """(passages, per asked unit its passages, reports answering): that unit's own sections when the question names
+    units; for a 「哪些单位」 list, how many reports' passages hold an answering sentence (None for other questions)."""
     base = filters or Filters()
     if plan.year and not base.year:
         base = dataclasses.replace(base, year=(plan.year,))
@@ -185,19 +187,20 @@ def retrieve(plan: Plan, searcher, cfg: Config, filters: Filters | None) -> tupl
                 hits = merge_role_hits(hits, searcher.search(plan.query, k=per, filters=dataclasses.replace(
                     f, section_role=(role,))), per)
             groups.append(hits)
-        return _renumber([h for g in groups for h in g]), groups
+        return _renumber([h for g in groups for h in g]), groups, None
     if role and not base.section_role:
         base = dataclasses.replace(base, section_role=(role,))
     if plan.intent.per_unit:
         pool = searcher.search(plan.query, k=LIST_POOL, filters=base)
-        return _renumber(list_passages(plan.question, pool, Signals(idf=idf(searcher)))), []
-    return _renumber(searcher.search(plan.query, k=k, filters=base)), []
+        passages, answering = list_passages(plan.question, pool, Signals(idf=idf(searcher)))
+        return _renumber(passages), [], answering
+    return _renumber(searcher.search(plan.query, k=k, filters=base)), [], None
 
 
-def list_passages(question: str, hits: Sequence[Hit], signals: Signals | None = None) -> list[Hit]:
+def list_passages(question: str, hits: Sequence[Hit], signals: Signals | None = None) -> tuple[list[Hit], int]:
     """For 「哪些单位」: one passage a report, the reports whose passages hold an answering sentence first (in ranking
-    order, up to LIST_EVIDENCE), then the best of the rest up to LIST_PASSAGES; a list is only as complete as the
-    reports it reads, so every report found in the pool is checked, not only the first few."""
+    order, up to LIST_EVIDENCE), then the best of the rest up to LIST_PASSAGES; and how many answer. A list is only
+    as complete as the reports it reads, so every report found in the pool is checked, not only the first few."""
     by_report: dict[str, list[Hit]] = {}
     for h in hits:
         if len(by_report.setdefault(h.chunk.report_id, [])) < 2:
@@ -209,7 +212,7 @@ def list_passages(question: str, hits: Sequence[Hit], signals: Signals | None = 
             answering.append(report_hits[found.n - 1])
         else:
             rest.append(report_hits[0])
-    return answering + rest[:max(0, LIST_PASSAGES - len(answering))]
+    return answering + rest[:max(0, LIST_PASSAGES - len(answering))], len(answering)
 
 
 def _renumber(hits: Sequence[Hit]) -> list[Hit]:
@@ -249,7 +252,7 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
     # So is a 「哪些单位」 list: each of its lines must answer in its own report's words (list_passages).
     by_evidence = bool(plan.groups) or plan.intent.per_unit
     found = (not (thresholds.refuse_mismatch and feats.mismatch)) if by_evidence else not is_not_found(feats, thresholds)
-    hits, groups = retrieve(plan, searcher, cfg, filters) if found else (plain, [])
+    hits, groups, answering = retrieve(plan, searcher, cfg, filters) if found else (plain, [], None)
     missing: list[str] = []
     topic = without_units(rewritten, units)
 
@@ -275,8 +278,7 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
         hits = _renumber(kept)
     elif found and plan.intent.yesno and evidence(rewritten, hits, (), signals) is None:
         found = False  # 「有没有……」 is answered 「有」 only on a sentence that says so
-    elif found and plan.intent.per_unit and not any(evidence(rewritten, [h], (), Signals(idf=signals.idf))
-                                                    for h in hits[:LIST_EVIDENCE]):
+    elif found and plan.intent.per_unit and not answering:
         found = False  # no report's own words answer: a list of neighbouring sentences would mislead
     first = time.monotonic() - t0
 

@@ -195,8 +195,9 @@ def test_list_passages_reads_every_report_and_puts_answering_ones_first():
     chunks = [make_chunk(f"r{i}", f"单位{i}2023年工作总结", f"单位{i}", "一、工作", "做法与成效",
                          "严格落实信息发布“三审”制度。" if i in (3, 5) else "持续推进各项工作，取得明显成效。", 0)
               for i in range(1, 7)]
-    out = list_passages("哪些单位实行信息发布三审制度？", hits_for(chunks))
+    out, answering = list_passages("哪些单位实行信息发布三审制度？", hits_for(chunks))
     assert [h.chunk.report_id for h in out[:2]] == ["r3", "r5"] and len({h.chunk.report_id for h in out}) == 6
+    assert answering == 2
 
 
 def test_idf_is_low_for_words_in_every_chunk_and_per_searcher():
