@@ -109,6 +109,10 @@ def first_mention(text: str, known: Iterable[str]) -> str | None:
 def _resolve(question: str, known: Iterable[str]) -> tuple[list[list[str]], list[str], list[tuple[int, int]]]:
     # A one-character unit (乡) would be found in every 城乡/乡村: such units are named only through a longer mention.
     # Longest first; ties by name, so an ambiguous name lists its units in the same order on every run.
+    known = set(known)
+    # …but 「乡政府」 (or 「XX乡」) names the unit filed as 乡.
+    seats = {f"{xx}{u}{seat}": u for u in known if len(u) < MIN_MENTION
+             for xx in ("", "XX") for seat in ("", "政府", "人民政府") if xx or seat}
     known = sorted({u for u in known if len(u) >= MIN_MENTION}, key=lambda u: (-len(u), u))
     groups: list[list[str]] = []
     spans: list[tuple[int, int]] = []
@@ -145,6 +149,7 @@ def _resolve(question: str, known: Iterable[str]) -> tuple[list[list[str]], list
             # 「县应急管理局」 is not 市应急管理局 even though its tail 应急管理局 is.
             level = next((ch for ch in reversed(run[:i]) if ch in "省市县区镇乡"), "")
             hits = [u for u in known if matches(tail, u) and not (level and _level_of(u) not in ("", level))]
+            hits = hits or ([seats[tail]] if tail in seats else [])
             if hits and len(tail) > best_len:
                 best, best_len = hits, len(tail)
         if best:
