@@ -11,10 +11,10 @@ PASS_COST_CHARS = 14  # what one model pass costs beyond its rows, in padded cha
 
 
 class QueryBatcher:
-    """Wraps an embedder. The first caller of encode_queries becomes the leader and embeds, in one pass each,
-    whatever queries are waiting (its own and those that arrived meanwhile) until none are left; the others just
-    wait for their rows. Embedding one query costs nearly as much as embedding eight, so concurrent questions no
-    longer queue behind one another's model passes. Passages go straight to the wrapped embedder.
+    """Wraps an embedder. The first caller of encode_queries becomes the leader and embeds whatever queries are
+    waiting (its own and those that arrived meanwhile) until none are left, in passes of similar length
+    (length_groups); the others just wait for their rows, so concurrent questions do not queue behind one another's
+    model passes. A row's vector does not depend on the other rows of its pass (onnxruntime: bitwise the same).
 
     The last max_cached query vectors are kept: one question searches two to four times (the plain ranking, the
     plan's query, per asked unit, the evidence check), mostly with the same text, and each model pass was ~85% of
@@ -89,18 +89,17 @@ class QueryBatcher:
                 if not batch:
                     self._leading = False
                     return
-            texts = [t for ts, _ in batch for t in ts]
+            vectors = {}
             try:
-                vectors = self.inner.encode_queries(texts)
-                self.passes += 1
+                for group in length_groups(list(dict.fromkeys(t for ts, _ in batch for t in ts))):
+                    vectors.update(zip(group, self.inner.encode_queries(group)))
+                    self.passes += 1
             except BaseException as exc:  # every waiter gets the error, none hangs
                 for _, fut in batch:
                     fut.set_exception(exc)
                 continue
-            start = 0
             for ts, fut in batch:
-                fut.set_result(vectors[start:start + len(ts)])
-                start += len(ts)
+                fut.set_result(np.stack([vectors[t] for t in ts]))
 
 
 def length_groups(texts: list[str], pass_cost: int = PASS_COST_CHARS) -> list[list[str]]:

@@ -135,3 +135,31 @@ def test_light_load_client_asks_as_separate_users(tmp_path, auth):
         assert all(e and e.startswith("error") for _, e in bad)
         sessions = set(demo.state_holder.session_data)
         assert len(sessions) == 4  # three concurrent users and the sequential one (two asks): a session each
+
+
+def test_texts_of_very_different_length_get_their_own_model_pass():
+    from app.querybatch import length_groups
+
+    short, long = [f"短句{i}" for i in range(4)], [f"{i}" + "很长的一句话" * 15 for i in range(3)]
+    groups = length_groups([long[0], *short, *long[1:]])
+    assert sorted(t for g in groups for t in g) == sorted(short + long)  # each text once
+    assert sorted(map(sorted, groups)) == sorted([sorted(short), sorted(long)])
+    assert length_groups(["一句话", "一句话。"]) == [["一句话", "一句话。"]]  # alike lengths: one pass
+    assert length_groups([]) == []
+
+
+def test_passages_of_mixed_length_are_embedded_in_passes_of_their_length():
+    from app.querybatch import QueryBatcher
+
+    class Recording(FakeEmbedder):
+        passes: list = []
+
+        def encode_passages(self, texts, show_progress=False):
+            self.passes.append(list(texts))
+            return super().encode_passages(texts)
+
+    texts = ["短句", "很长的一句话" * 15, "短句二"]
+    inner = Recording()
+    got = QueryBatcher(inner).encode_passages(texts)
+    assert np.allclose(got, FakeEmbedder().encode_passages(texts))  # rows in the caller's order
+    assert sorted(map(len, inner.passes)) == [1, 2]
