@@ -163,3 +163,25 @@ def test_passages_of_mixed_length_are_embedded_in_passes_of_their_length():
     got = QueryBatcher(inner).encode_passages(texts)
     assert np.allclose(got, FakeEmbedder().encode_passages(texts))  # rows in the caller's order
     assert sorted(map(len, inner.passes)) == [1, 2]
+
+
+def test_new_sessions_get_the_same_block_configs_with_signatures_cached(tiny_cfg, fake_embedder, monkeypatch):
+    import inspect
+
+    import gradio.blocks
+    from gradio.state_holder import SessionState
+
+    from app.answer import make_generator
+    from app.ui import build_app
+    from indexer.pipeline import build_index
+    from indexer.reader import Searcher
+
+    build_index(tiny_cfg, embedder=fake_embedder)
+    demo = build_app(Searcher.open(tiny_cfg, embedder=fake_embedder), make_generator(tiny_cfg.llm), tiny_cfg)
+    fast = gradio.blocks.inspect
+    assert fast is not inspect and fast.signature(SessionState.__init__) is fast.signature(SessionState.__init__)
+    assert fast.signature(SessionState.__init__) == inspect.signature(SessionState.__init__)
+    assert fast.isclass(SessionState) and fast.signature(len) == inspect.signature(len)
+    cached = SessionState(demo).config_values
+    monkeypatch.setattr(gradio.blocks, "inspect", inspect)  # Gradio as shipped
+    assert SessionState(demo).config_values == cached and len(cached) > 50
