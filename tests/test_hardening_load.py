@@ -185,3 +185,19 @@ def test_new_sessions_get_the_same_block_configs_with_signatures_cached(tiny_cfg
     cached = SessionState(demo).config_values
     monkeypatch.setattr(gradio.blocks, "inspect", inspect)  # Gradio as shipped
     assert SessionState(demo).config_values == cached and len(cached) > 50
+
+
+def test_the_profile_mode_runs_the_asks_of_the_api_and_counts_their_cpu(tiny_cfg, fake_embedder):
+    from app.answer import make_generator
+    from app.querybatch import QueryBatcher
+    from app.service import Service
+    from eval import load
+    from indexer.pipeline import build_index
+    from indexer.reader import Searcher
+
+    build_index(tiny_cfg, embedder=fake_embedder)
+    batcher = QueryBatcher(fake_embedder)
+    svc = Service(Searcher.open(tiny_cfg, embedder=batcher), make_generator(tiny_cfg.llm), tiny_cfg)
+    report = load.profile_asks(svc, ["统计局主动公开了多少条信息？", ""], top=5)
+    assert report.startswith("2 个问题") and "service.py" in report and "(ask)" in report
+    assert f"查询向量模型调用 {batcher.passes} 次" in report and batcher.passes >= 1
