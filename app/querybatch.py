@@ -7,12 +7,14 @@ from concurrent.futures import Future
 
 import numpy as np
 
+PASS_COST_CHARS = 14  # what one model pass costs beyond its rows, in padded characters (~10 tokens: ~4 ms on 2 cores)
+
 
 class QueryBatcher:
-    """Wraps an embedder. The first caller of encode_queries becomes the leader and embeds, in one pass each,
-    whatever queries are waiting (its own and those that arrived meanwhile) until none are left; the others just
-    wait for their rows. Embedding one query costs nearly as much as embedding eight, so concurrent questions no
-    longer queue behind one another's model passes. Passages go straight to the wrapped embedder.
+    """Wraps an embedder. The first caller of encode_queries becomes the leader and embeds whatever queries are
+    waiting (its own and those that arrived meanwhile) until none are left, in passes of similar length
+    (length_groups); the others just wait for their rows, so concurrent questions do not queue behind one another's
+    model passes. A row's vector does not depend on the other rows of its pass (onnxruntime: bitwise the same).
 
     The last max_cached query vectors are kept: one question searches two to four times (the plain ranking, the
     plan's query, per asked unit, the evidence check), mostly with the same text, and each model pass was ~85% of
@@ -37,9 +39,9 @@ class QueryBatcher:
         with self._lock:
             known = self._known(self._passages, texts)
         todo = list(dict.fromkeys(t for t in texts if t not in known))
-        if todo:
-            known.update(self._keep(self._passages, self.max_cached_passages,
-                                    zip(todo, self.inner.encode_passages(todo, show_progress=show_progress))))
+        for group in length_groups(todo):
+            vectors = self.inner.encode_passages(group, show_progress=show_progress)
+            known.update(self._keep(self._passages, self.max_cached_passages, zip(group, vectors)))
         return self._stack(known, texts)
 
     def encode_queries(self, texts, show_progress: bool = False):
@@ -87,15 +89,33 @@ class QueryBatcher:
                 if not batch:
                     self._leading = False
                     return
-            texts = [t for ts, _ in batch for t in ts]
+            vectors = {}
             try:
-                vectors = self.inner.encode_queries(texts)
-                self.passes += 1
+                for group in length_groups(list(dict.fromkeys(t for ts, _ in batch for t in ts))):
+                    vectors.update(zip(group, self.inner.encode_queries(group)))
+                    self.passes += 1
             except BaseException as exc:  # every waiter gets the error, none hangs
                 for _, fut in batch:
                     fut.set_exception(exc)
                 continue
-            start = 0
             for ts, fut in batch:
-                fut.set_result(vectors[start:start + len(ts)])
-                start += len(ts)
+                fut.set_result(np.stack([vectors[t] for t in ts]))
+
+
+def length_groups(texts: list[str], pass_cost: int = PASS_COST_CHARS) -> list[list[str]]:
+    """texts in groups of similar length, one model pass each, so that short sentences are not padded to the longest.
+
+    A pass pads every row to its longest, and the rerank's 5–16 sentences run from 10 to 120 characters: one pass
+    wasted ~37% of its tokens on padding. Grouping by length (cost of a group: pass_cost + rows × longest, the best
+    contiguous split of the sorted lengths) cuts that CPU by ~30%; each sentence's vector is its own either way.
+    """
+    order = sorted(texts, key=len)
+    lengths = [len(t) for t in order]
+    best, cut = [0] + [0] * len(order), [0] * (len(order) + 1)
+    for j in range(1, len(order) + 1):
+        best[j], cut[j] = min((best[i] + pass_cost + (j - i) * lengths[j - 1], i) for i in range(j))
+    groups, j = [], len(order)
+    while j:
+        groups.append(order[cut[j]:j])
+        j = cut[j]
+    return groups[::-1]

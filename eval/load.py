@@ -2,6 +2,7 @@
 /upload rebuild; prints errors, p50, p95, the server's RSS before/after and CPU used by server and generator.
 
 python3 -m eval.load --index DIR [--users 50] [--sequential 500] [--client http|gradio] [--upload FILE] [--app-dir DIR]
+python3 -m eval.load --index DIR --profile   # no server: cProfile of /ask's Service.ask over our question set
 The server is started here (python -m app --no-build --backend extractive) and stopped at the end; every phase is
 bounded in count and time. `--client http` (default): one asyncio process, one httpx client (own connection pool and
 cookie jar, own Gradio session) per user, speaking Gradio's REST API (POST /gradio_api/call/ask, then its event
@@ -276,6 +277,49 @@ def measured(phase, pid: int, run) -> dict:
     return out
 
 
+def profile_asks(make_service, questions: list[str], top: int = 20) -> str:
+    """Service.ask (what /ask runs) over the questions in this process, each time on a fresh service (no vectors
+    cached): once timed (CPU per question, query-model passes), once under cProfile (top functions by cumulative CPU
+    time; the profiler itself roughly doubles it, so its totals are not the timed ones)."""
+    import cProfile
+    import io
+    import pstats
+
+    def run(svc) -> None:
+        for q in questions:
+            try:
+                svc.ask(q)
+            except Exception:  # noqa: BLE001 - a refused question still costs what it costs
+                pass
+
+    svc = make_service()
+    passes0, cpu0 = getattr(svc.searcher.embedder, "passes", 0), _cpu_s()  # app.querybatch counts its passes
+    run(svc)
+    cpu, passes = _cpu_s() - cpu0, getattr(svc.searcher.embedder, "passes", 0) - passes0
+    # CPU time, not wall time: the machine is shared, and onnxruntime's threads count as the work they are
+    prof, svc = cProfile.Profile(time.process_time), make_service()
+    prof.enable()
+    run(svc)
+    prof.disable()
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(top)
+    return (f"{len(questions)} 个问题（首次提问）：CPU {cpu:.2f} s，每题 {1000 * cpu / max(1, len(questions)):.0f} ms；"
+            f"查询向量模型调用 {passes} 次。cProfile（CPU 时间，含分析器自身开销）：\n" + out.getvalue())
+
+
+def _profile_service(index: Path):
+    """The app's own service over index, as `python -m app` builds it, warmed up like it; caches fresh."""
+    from app.__main__ import open_searcher
+    from app.answer import make_generator
+    from app.service import Service
+    from indexer.config import load_config, with_overrides
+
+    cfg = with_overrides(load_config(), llm={"backend": "extractive"})
+    searcher = open_searcher(cfg, index, build=False)  # a new query cache each time (the model is loaded once)
+    searcher.search("政府信息公开", k=1)  # the app's warm-up: model loaded, first pass made
+    return Service(searcher, make_generator(cfg.llm), cfg, index_dir=index)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval.load", description="本机压力测试（只连 127.0.0.1）")
     p.add_argument("--index", type=Path, required=True, help="已建好的索引目录（真实模型）")
@@ -289,7 +333,12 @@ def main(argv=None) -> int:
                    help="被测代码的目录（默认本仓库；可指向旧版本做对比）")
     p.add_argument("--port", type=int, default=0, help="服务端口（默认任一空闲端口）")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--profile", action="store_true", help="不启动服务：在本进程内用 cProfile 跑一遍问题集的 /ask")
     args = p.parse_args(argv)
+    if args.profile:
+        rows = [json.loads(x) for x in QUESTIONS.read_text(encoding="utf-8").splitlines() if x.strip()]
+        print(profile_asks(lambda: _profile_service(args.index.resolve()), [r["query"] for r in rows]))
+        return 0
     if not 1 <= args.users <= 100 or not 1 <= args.sequential <= 2000:
         raise SystemExit("用户数限 1–100，顺序请求限 1–2000")
     auth = tuple(args.auth.split(":", 1)) if args.auth else None

@@ -135,3 +135,74 @@ def test_light_load_client_asks_as_separate_users(tmp_path, auth):
         assert all(e and e.startswith("error") for _, e in bad)
         sessions = set(demo.state_holder.session_data)
         assert len(sessions) == 4  # three concurrent users and the sequential one (two asks): a session each
+
+
+def test_texts_of_very_different_length_get_their_own_model_pass():
+    from app.querybatch import length_groups
+
+    short, long = [f"短句{i}" for i in range(4)], [f"{i}" + "很长的一句话" * 15 for i in range(3)]
+    groups = length_groups([long[0], *short, *long[1:]])
+    assert sorted(t for g in groups for t in g) == sorted(short + long)  # each text once
+    assert sorted(map(sorted, groups)) == sorted([sorted(short), sorted(long)])
+    assert length_groups(["一句话", "一句话。"]) == [["一句话", "一句话。"]]  # alike lengths: one pass
+    assert length_groups([]) == []
+
+
+def test_passages_of_mixed_length_are_embedded_in_passes_of_their_length():
+    from app.querybatch import QueryBatcher
+
+    class Recording(FakeEmbedder):
+        passes: list = []
+
+        def encode_passages(self, texts, show_progress=False):
+            self.passes.append(list(texts))
+            return super().encode_passages(texts)
+
+    texts = ["短句", "很长的一句话" * 15, "短句二"]
+    inner = Recording()
+    got = QueryBatcher(inner).encode_passages(texts)
+    assert np.allclose(got, FakeEmbedder().encode_passages(texts))  # rows in the caller's order
+    assert sorted(map(len, inner.passes)) == [1, 2]
+
+
+def test_new_sessions_get_the_same_block_configs_with_signatures_cached(tiny_cfg, fake_embedder, monkeypatch):
+    import inspect
+
+    import gradio.blocks
+    from gradio.state_holder import SessionState
+
+    from app.answer import make_generator
+    from app.ui import build_app
+    from indexer.pipeline import build_index
+    from indexer.reader import Searcher
+
+    build_index(tiny_cfg, embedder=fake_embedder)
+    demo = build_app(Searcher.open(tiny_cfg, embedder=fake_embedder), make_generator(tiny_cfg.llm), tiny_cfg)
+    fast = gradio.blocks.inspect
+    assert fast is not inspect and fast.signature(SessionState.__init__) is fast.signature(SessionState.__init__)
+    assert fast.signature(SessionState.__init__) == inspect.signature(SessionState.__init__)
+    assert fast.isclass(SessionState) and fast.signature(len) == inspect.signature(len)
+    cached = SessionState(demo).config_values
+    monkeypatch.setattr(gradio.blocks, "inspect", inspect)  # Gradio as shipped
+    assert SessionState(demo).config_values == cached and len(cached) > 50
+
+
+def test_the_profile_mode_runs_the_asks_of_the_api_and_counts_their_cpu(tiny_cfg, fake_embedder):
+    from app.answer import make_generator
+    from app.querybatch import QueryBatcher
+    from app.service import Service
+    from eval import load
+    from indexer.pipeline import build_index
+    from indexer.reader import Searcher
+
+    build_index(tiny_cfg, embedder=fake_embedder)
+    batchers = []
+
+    def service():
+        batchers.append(QueryBatcher(fake_embedder))
+        return Service(Searcher.open(tiny_cfg, embedder=batchers[-1]), make_generator(tiny_cfg.llm), tiny_cfg)
+
+    report = load.profile_asks(service, ["统计局主动公开了多少条信息？", ""], top=5)
+    assert report.startswith("2 个问题") and "service.py" in report and "(ask)" in report
+    assert len(batchers) == 2 and batchers[0].passes == batchers[1].passes >= 1  # fresh caches both times
+    assert f"查询向量模型调用 {batchers[0].passes} 次" in report
