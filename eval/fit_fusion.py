@@ -23,7 +23,7 @@ def fit(cfg, corpus: Path, queries: Path, weights: list[float]) -> list[dict]:
     icfg, index_dir, _ = ensure_index(cfg, corpus, embedder)
     rows = []
     for w in weights:
-        wcfg = with_overrides(icfg, search={"bm25_weight": w, "dense_weight": 1.0})
+        wcfg = with_overrides(icfg, search={"fusion": "rrf", "bm25_weight": w, "dense_weight": 1.0})
         searcher = Searcher.open(wcfg, index_dir=index_dir, embedder=embedder)
         hits = searcher.search_batch([q.query for q in qs], k=10, mode="hybrid")
         scored = [score_query(q, h, 1, 10, lambda c: c.report_id, cfg.parse.mask_map) for q, h in zip(qs, hits)]

@@ -78,6 +78,8 @@ class MilvusConfig:
 class SearchConfig:
     mode: str = "hybrid"
     k: int = 5
+    fusion: str = "zscore"  # how hybrid fuses dense and BM25: "zscore" (scores, bm25_share) or "rrf" (ranks, weights)
+    bm25_share: float = 0.5
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.5
@@ -145,6 +147,7 @@ DATA_KEYS = {("parse", "mask_map"), ("answer", "min_score"), ("answer", "min_bm2
 
 _CHOICES = {
     ("search", "mode"): ("hybrid", "dense", "bm25"),
+    ("search", "fusion"): ("zscore", "rrf"),
     ("index", "faiss_type"): ("flat", "hnsw", "ivf"),
     ("index", "store"): ("faiss", "milvus"),
     ("llm", "backend"): ("extractive", "endpoint", "local", "auto"),
@@ -158,7 +161,7 @@ _RANGES = {  # inclusive bounds
     ("answer", "max_unknown"): (0, 1), ("llm", "temperature"): (0, 2), ("app", "port"): (1, 65535),
     ("index", "refresh_s"): (0, None), ("chunk", "overlap_chars"): (0, None), ("chunk", "min_chars"): (0, None), ("search", "rrf_k"): (0, None),
     ("search", "dense_weight"): (0, None), ("search", "bm25_weight"): (0, None), ("answer", "min_score"): (0, None),
-    ("answer", "min_dense"): (-1, 1), ("answer", "min_bm25"): (0, None),
+    ("answer", "min_dense"): (-1, 1), ("answer", "min_bm25"): (0, None), ("search", "bm25_share"): (0, 1),
 }
 _TYPE_NAMES = {str: "字符串", int: "整数", float: "数字", bool: "true/false"}
 

@@ -133,7 +133,7 @@ class Searcher:
     def search_batch(self, queries: list[str], k: int | None = None, mode: str | None = None,
                      filters: Filters | None = None) -> list[list[Hit]]:
         from .tokenize import tokenize_batch
-        from .fusion import rrf
+        from .fusion import rrf, zscore_fuse
 
         k = int(k or self.cfg.search.k)
         mode = mode or self.cfg.search.mode
@@ -167,6 +167,9 @@ class Searcher:
                 ranked = dense_lists[qi]
             elif mode == "bm25":
                 ranked = bm25_lists[qi]
+            elif self.cfg.search.fusion == "zscore":
+                share = self.cfg.search.bm25_share
+                ranked = zscore_fuse([dense_lists[qi], bm25_lists[qi]], [1 - share, share])
             else:
                 ranked = rrf([[i for i, _ in dense_lists[qi]], [i for i, _ in bm25_lists[qi]]],
                              [self.cfg.search.dense_weight, self.cfg.search.bm25_weight], self.cfg.search.rrf_k)

@@ -1,6 +1,8 @@
 """Unit tests of the pure parts of fusion and chunking, on hand-written inputs."""
+import pytest
+
 from indexer.chunk import merge_small, split_long
-from indexer.fusion import rrf
+from indexer.fusion import rrf, zscore_fuse
 from indexer.models import Section
 
 
@@ -17,6 +19,26 @@ def test_rrf_rejects_mismatched_weights():
 
     with pytest.raises(ValueError):
         rrf([[1]], [1.0, 2.0])
+
+
+def test_zscore_fuse_lets_a_clear_lead_beat_a_flat_list():
+    dense = [(1, 0.900), (2, 0.899), (3, 0.898), (4, 0.500)]  # 1, 2, 3 all but tied, 4 far below
+    bm25 = [(3, 30.0), (1, 2.0), (2, 1.9), (4, 1.8)]  # 3 far ahead: a clear exact-term match
+    assert rrf([[d for d, _ in dense], [d for d, _ in bm25]], [1.0, 1.0])[0][0] == 1  # ranks alone: 1 wins
+    fused = zscore_fuse([dense, bm25], [0.5, 0.5])
+    assert [d for d, _ in fused] == [3, 1, 2, 4]
+    assert [d for d, _ in zscore_fuse([dense, bm25], [1.0, 0.0])] == [1, 2, 3, 4]  # weight 0: the other list's order
+
+
+def test_zscore_fuse_gives_an_absent_id_the_list_floor_and_keeps_first_seen_order_on_ties():
+    fused = zscore_fuse([[(1, 0.9), (2, 0.5)], [(3, 10.0), (2, 0.0)]], [1.0, 0.0])
+    assert [d for d, _ in fused] == [1, 2, 3]  # 3 is not in the dense list: its lowest z, after 2 (seen first)
+    assert [s for _, s in fused] == pytest.approx([1.0, -1.0, -1.0])
+    flat = zscore_fuse([[(5, 0.5), (6, 0.5)], []], [0.5, 0.5])  # equal scores and an empty list contribute 0
+    assert flat == [(5, 0.0), (6, 0.0)]
+    assert zscore_fuse([[], []], [0.5, 0.5]) == []
+    with pytest.raises(ValueError):
+        zscore_fuse([[(1, 1.0)]], [0.5, 0.5])
 
 
 def test_split_long_cuts_on_sentence_ends_with_overlap():

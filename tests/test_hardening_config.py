@@ -35,6 +35,8 @@ def test_every_bad_key_gets_its_own_line(tmp_path):
     ("[corpus]\nextensions = \".txt\"\n", "extensions"),
     ("[index]\nfaiss_type = \"annoy\"\n", "faiss_type"),
     ("[search]\nk = true\n", "k"),
+    ("[search]\nfusion = \"mean\"\n", "fusion"),
+    ("[search]\nbm25_share = 1.5\n", "bm25_share"),
     ("[answer]\nmin_coverage = 1.5\n", "min_coverage"),
     ("search = 3\n", "search"),
 ])
