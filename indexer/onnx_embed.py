@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import ModelUnavailableError
 from .onnx_export import MODEL_FILE
-from .onnx_tokenizer import UnigramTokenizer, supported
+from .onnx_tokenizer import cached_unigram
 
 
 RELEASE_TOKENS = 2_048  # after a call with a batch this large (a build, not a query) the arena is shrunk again
@@ -142,17 +142,18 @@ class OnnxBackend:
         settings = json.loads((folder / "embedding.json").read_text(encoding="utf-8"))
         self.max_seq_length = int(settings["max_seq_length"])
         self.dim = int(settings["dim"])
-        spec = read_json(folder / "tokenizer.json")
-        if supported(spec):  # same ids, ~250 MB less than tokenizers' trie of a 250k-piece vocabulary
-            self._tok = UnigramTokenizer(spec)
+        unigram = cached_unigram(folder / "tokenizer.json", read_json)
+        if unigram is not None:  # same ids, ~250 MB less than tokenizers' trie of a 250k-piece vocabulary
+            self._tok = unigram
             self._encode = self._tok.encode_batch
         else:
+            spec = read_json(folder / "tokenizer.json")
             self._tok = Tokenizer.from_str(json.dumps(spec))
             self._tok.no_truncation()
             self._tok.no_padding()
             self._encode = lambda texts, special: [
                 e.ids for e in self._tok.encode_batch(texts, add_special_tokens=special)]
-        del spec
+            del spec
         path = Path(model_path) if model_path else folder / MODEL_FILE
         split = rows_model(path)
         self._rows, self._rows_input = None, None
