@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import os
 import sys
 import tempfile
 from pathlib import Path
+
+from .cachefile import write_quietly
 
 
 def cache_path(jieba_module, cache_dir: Path | None = None) -> Path:
@@ -43,18 +44,5 @@ def initialize(tokenizer, jieba_module, cache_dir: Path | None = None) -> None:
             tokenizer.FREQ, tokenizer.total, tokenizer.initialized = table, total, True
             return
     tokenizer.initialize()
-    _write(path, marshal.dumps((tokenizer.total, list(tokenizer.FREQ), list(tokenizer.FREQ.values()))))
+    write_quietly(path, marshal.dumps((tokenizer.total, list(tokenizer.FREQ), list(tokenizer.FREQ.values()))))
 
-
-def _write(path: Path, data: bytes) -> None:
-    """Atomically; a cache that cannot be written only means the slower load next time."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)

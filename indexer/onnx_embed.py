@@ -5,11 +5,11 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from .cachefile import write_atomic
 from .errors import ModelUnavailableError
 from .onnx_export import MODEL_FILE
 from .onnx_tokenizer import cached_unigram
@@ -91,21 +91,10 @@ def split_word_table(model_path: Path, out_path: Path) -> dict | None:
         return None
     graph.initializer.remove(table)
     graph.input.append(onnx.helper.make_tensor_value_info(table.name, onnx.TensorProto.FLOAT, ["rows", dim]))
-    _write_atomic(out_path, model.SerializeToString())
+    write_atomic(out_path, model.SerializeToString())
     return {"input": table.name, "file": ext["location"], "offset": int(ext.get("offset", 0)), "rows": rows,
             "dim": dim}
 
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # the model cache may be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def rows_model(model_path: Path) -> tuple[Path, dict] | None:
@@ -120,7 +109,7 @@ def rows_model(model_path: Path) -> tuple[Path, dict] | None:
     except (OSError, ValueError):
         try:
             table = split_word_table(model_path, out)
-            _write_atomic(note, json.dumps(table).encode("utf-8"))
+            write_atomic(note, json.dumps(table).encode("utf-8"))
         except Exception as exc:  # noqa: BLE001 - any failure leaves the plain model, which gives the same vectors
             log.warning("未能拆分向量模型的词表（%s），按原模型运行", exc)
             return None

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import marshal
-import os
 import re
-import tempfile
 from pathlib import Path
+
+from .cachefile import write_quietly
 
 UNK_PENALTY = 10.0  # tokenizers' K_UNK_PENALTY
 
@@ -138,20 +138,6 @@ def cached_unigram(path: Path, read_json=None) -> UnigramTokenizer | None:
     rest = json.dumps({**spec, "model": {**spec["model"], "vocab": []}}, ensure_ascii=False)
     del spec
     tok = UnigramTokenizer(json.loads(rest), pieces, scores)
-    _write_quietly(cache, marshal.dumps((rest, pieces, scores)))
+    write_quietly(cache, marshal.dumps((rest, pieces, scores)))
     return tok
 
-
-def _write_quietly(path: Path, data: bytes) -> None:
-    """Atomically; a cache that cannot be written (a read-only model folder) only means the slower load next time."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)

@@ -39,3 +39,10 @@ def test_a_custom_dictionary_is_loaded_by_jieba(tmp_path):
     jiebadict.initialize(tok, jieba, tmp_path / "unused")
     assert tok.initialized and tok.FREQ["政务公开"] == 10
     assert not (tmp_path / "unused").exists()
+
+
+def test_a_cache_folder_that_cannot_be_written_still_loads_the_dictionary(tmp_path):
+    tok = jieba.Tokenizer()
+    jiebadict.initialize(tok, jieba, tmp_path / "missing")  # no such folder: nothing written, jieba's own load
+    assert tok.initialized and len(tok.FREQ) > 100_000
+    assert not (tmp_path / "missing").exists()

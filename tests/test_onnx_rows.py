@@ -102,7 +102,7 @@ def test_an_unwritable_cache_runs_the_plain_model(tmp_path, monkeypatch):
     def refuse(*_):
         raise PermissionError("read-only")
 
-    monkeypatch.setattr(onnx_embed, "_write_atomic", refuse)
+    monkeypatch.setattr(onnx_embed, "write_atomic", refuse)
     assert OnnxBackend(tmp_path / "m")._rows is None
 
 
