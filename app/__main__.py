@@ -75,10 +75,51 @@ def _query_batcher(cfg):
     return QueryBatcher(load_embedder(cfg.embedding))
 
 
+class _NoStubWriter:
+    """An import hook that lets gradio.component_meta load normally, then turns its create_or_modify_pyi into a no-op.
+
+    Importing Gradio 6 re-reads and AST-parses the source of each of its ~80 component classes to write or refresh
+    their type stubs (.pyi files for editors): ~1.2 of the ~2.8 CPU-s of the import, on the path to the first
+    answer, for nothing the app uses. Only the stub writing is skipped; when a Gradio version lacks the function,
+    setting the name changes nothing.
+    """
+
+    name = "gradio.component_meta"
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != self.name:
+            return None
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        loader = spec.loader
+
+        class Loader(type(loader)):
+            def exec_module(self, module):
+                loader.exec_module(module)
+                module.create_or_modify_pyi = lambda *args, **kwargs: None
+
+        spec.loader = Loader(loader.name, loader.path)
+        return spec
+
+
+def lighten_gradio_import() -> None:
+    """Before Gradio is imported in this process: no type-stub writing (above), and no IPython, which Gradio imports
+    when installed (~0.2 CPU-s) only to offer notebook magics and inline display; a served app runs in no notebook."""
+    if "gradio" in sys.modules:
+        return
+    sys.modules.setdefault("IPython", None)  # a None entry makes `import IPython` fail as if it were not installed
+    if not any(isinstance(f, _NoStubWriter) for f in sys.meta_path):
+        sys.meta_path.insert(0, _NoStubWriter())
+
+
 def main(argv=None) -> int:
     from indexer.config import load_config, with_overrides, with_store_args
 
     args = parse_args(argv)
+    lighten_gradio_import()
     # One line per handled user error (app.ui.register_api); tracebacks only for real faults.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)

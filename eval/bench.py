@@ -325,6 +325,18 @@ def proc_rss_mb(pid: int) -> dict:
     return out
 
 
+def proc_mapped_mb(pid: int, suffixes: tuple[str, ...] = (".onnx", ".onnx.data")) -> float:
+    """Resident MB of the process's mappings of files ending in suffixes (the model's weights), from smaps."""
+    total, current = 0, False
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split(maxsplit=5)
+        if head and "-" in head[0] and not head[0].endswith(":"):  # a mapping's header line: range perms … path
+            current = len(head) == 6 and head[5].endswith(suffixes)
+        elif current and head and head[0] == "Rss:":
+            total += int(head[1])
+    return round(total / 1024, 1)
+
+
 def proc_cpu_s(pid: int) -> float:
     """CPU seconds (user + system) a process has used: a start-up cost that a busy machine does not inflate."""
     import os
@@ -398,7 +410,7 @@ def bench_app(config_path, index_dir: Path, questions: list[str], n_questions: i
         for i in range(n_questions):
             errors += (await ask_http((client, "bench"), questions[i % len(questions)]))[1] is not None
         per_q = (time.perf_counter() - t1) / n_questions
-        after = proc_rss_mb(proc.pid)
+        after = {**proc_rss_mb(proc.pid), "model_file": proc_mapped_mb(proc.pid)}
         maps = Path(f"/proc/{proc.pid}/maps").read_text()
         return {"first_answer_s": round(first, 2), "app_cpu_s_at_first_answer": round(first_cpu, 2),
                 "rss_idle_mb": idle, f"rss_after_{n_questions}_mb": after, "ask_mean_s": round(per_q, 3),

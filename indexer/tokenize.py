@@ -22,8 +22,10 @@ def _jieba():
     if not _ready:
         with _lock:
             if not _ready:
+                from .jiebadict import initialize
+
                 jieba.setLogLevel(logging.WARNING)
-                jieba.initialize()
+                initialize(jieba.dt, jieba)
                 _ready = True
     return jieba
 

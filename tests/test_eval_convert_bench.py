@@ -141,3 +141,18 @@ def test_without_prefixes_copies_the_embedder():
     bare = without_prefixes(emb)
     assert (bare.query_prefix, bare.passage_prefix, bare.name) == ("", "", "m")
     assert emb.query_prefix == "query: "
+
+
+def test_mapped_model_pages_are_counted_from_smaps(tmp_path):
+    import mmap
+    import os
+
+    from eval.bench import proc_mapped_mb
+
+    path = tmp_path / "x.onnx.data"
+    path.write_bytes(b"\1" * (8 << 20))
+    before = proc_mapped_mb(os.getpid())
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as m:
+        assert sum(m[i] for i in range(0, len(m), 4096)) == 2048  # every page touched: 8 MB resident
+        assert proc_mapped_mb(os.getpid()) - before >= 7.9
+        assert proc_mapped_mb(os.getpid(), (".nothing",)) == 0

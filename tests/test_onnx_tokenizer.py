@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from indexer.onnx_tokenizer import UnigramTokenizer, supported
+from indexer.onnx_tokenizer import UnigramTokenizer, cached_unigram, supported
 
 PIECES = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0), ("a", -3.0), ("b", -3.0),
           ("aa", -6.0), ("ab", -4.0), ("▁a", -3.5), ("▁ab", -5.0), ("aaa", -9.0), ("中", -4.0), ("中文", -5.0),
@@ -56,6 +56,30 @@ def test_other_layouts_are_left_to_tokenizers():
         assert not supported({**spec, **change})
         with pytest.raises(ValueError):
             UnigramTokenizer({**spec, **change})
+
+
+def test_cached_pieces_build_the_same_tokenizer_without_parsing_the_file_again(tmp_path):
+    path = tmp_path / "tokenizer.json"
+    path.write_text(json.dumps(_spec()), encoding="utf-8")
+    texts = _strings("aab中文x1 2？Ａ", 500) + ["<s>a</s>", "??"]
+    want = UnigramTokenizer(_spec()).encode_batch(texts, True)
+    assert cached_unigram(path).encode_batch(texts, True) == want  # parses the file and writes the cache
+    [cache] = tmp_path.glob("tokenizer.unigram-*.marshal")
+
+    def no_parse(_):
+        raise AssertionError("tokenizer.json parsed although its cache is there")
+
+    cached = cached_unigram(path, no_parse)
+    assert cached.encode_batch(texts, True) == want and cached.token_to_id("<pad>") == 1
+    cache.write_bytes(b"damaged")
+    assert cached_unigram(path).encode_batch(texts, False) == UnigramTokenizer(_spec()).encode_batch(texts, False)
+
+
+def test_an_unsupported_layout_has_no_cached_tokenizer(tmp_path):
+    path = tmp_path / "tokenizer.json"
+    path.write_text(json.dumps({**_spec(), "truncation": {"max_length": 8}}), encoding="utf-8")
+    assert cached_unigram(path) is None
+    assert not list(tmp_path.glob("*.marshal"))
 
 
 @pytest.mark.model
