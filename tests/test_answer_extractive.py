@@ -189,6 +189,21 @@ def test_a_no_line_denies_the_thing_asked_and_gives_it_no_figure():
     assert denies("被提起行政诉讼0件", ())
 
 
+def test_a_list_line_names_one_of_the_two_rarest_words_asked():
+    from app.backends.extractive import Signals, evidence
+
+    lawyer = make_chunk("r-l", "市水利局2023年法治政府建设工作总结", "市水利局", "一、工作", "做法与成效",
+                        "积极发挥公职律师和法律顾问作用，审查合同12件。")
+    other = make_chunk("r-o", "市统计局2023年政务公开工作总结", "市统计局", "一、工作", "做法与成效",
+                       "充分发挥以公开促落实、促规范、促服务的作用，进一步提升本单位的执行力和公信力。")
+    table = {"法律顾问": 3.0, "聘请": 2.5, "发挥": 0.5, "作用": 0.4}
+    signals = Signals(idf=lambda t: table.get(t, 9.0))
+    question = "哪些单位聘请或发挥了法律顾问的作用？"
+    assert evidence(question, hits_for([lawyer]), (), signals) is not None
+    assert evidence(question, hits_for([other]), (), signals) is None
+    assert evidence(question, hits_for([other]), ()) is not None  # the common words alone passed before
+
+
 def test_list_passages_reads_every_report_and_puts_answering_ones_first():
     from app.answer import list_passages
 
