@@ -40,7 +40,8 @@ from indexer.errors import QueryError
 from indexer.models import Filters, Hit
 
 from .backends import Generator, make_generator
-from .backends.extractive import LIST_UNITS, Signals, closest, evidence
+from .backends.extractive import LIST_UNITS
+from .evidence import Signals, closest, evidence
 from .citations import (MIN_BIGRAMS, MIN_SUPPORT, NOT_FOUND_PREFIX, bigrams, escape_markdown, join_sentences,
                         sentence_spans, split_answer, strip_markers, support, verify)
 from .compose import join_lines, labelled_markdown

@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from app.backends.extractive import ExtractiveGenerator, detect_intent
+from app.backends.extractive import ExtractiveGenerator
+from app.intent import detect_intent
 from app.citations import verify
 from app.notfound import NOT_FOUND_TEXT
 from tests.fake_llm import CHUNKS, FakeSearcher, hits_for, make_chunk
@@ -112,7 +113,7 @@ def test_sentence_that_only_restates_the_question_brings_the_next_one():
 
 
 def test_a_figure_counts_as_evidence_only_in_a_clause_naming_what_was_asked():
-    from app.backends.extractive import figure_topical
+    from app.evidence import figure_topical
 
     topic = ["主动", "公开"]
     assert figure_topical("举办讲座463场，加强信息公开管理。", "", topic, ("条",)) == 0.0  # wrong measure
@@ -132,7 +133,7 @@ def test_two_reports_of_one_unit_each_keep_their_own_figure():
 
 
 def test_rerank_puts_the_sentence_closest_in_meaning_first_and_keeps_its_score():
-    from app.backends.extractive import Candidate, rerank
+    from app.evidence import Candidate, rerank
 
     cands = [Candidate(1, "召开新闻发布会3场。", 1.2, "r1"), Candidate(1, "发布会总扫瞄量达三千次以上。", 1.0, "r1"),
              Candidate(2, "其他工作。", 0.4, "r2")]
@@ -144,7 +145,7 @@ def test_rerank_puts_the_sentence_closest_in_meaning_first_and_keeps_its_score()
 
 
 def test_named_unit_yes_no_needs_the_telling_words_not_only_common_ones():
-    from app.backends.extractive import Signals, evidence
+    from app.evidence import Signals, evidence
 
     common = make_chunk("r-j", "县司法局2023年度政务公开工作总结", "县司法局", "一、工作开展情况", "做法与成效",
                         "我局设立政务公开工作领导小组，扎实推进政务公开工作，政务公开水平不断提升。")
@@ -159,7 +160,7 @@ def test_named_unit_yes_no_needs_the_telling_words_not_only_common_ones():
 
 
 def test_a_figure_sentence_must_say_one_of_the_two_rarest_words_asked():
-    from app.backends.extractive import Signals, _key_words, evidence
+    from app.evidence import Signals, _key_words, evidence
 
     total = make_chunk("r-t", "县税务局2023年政务公开工作总结", "县税务局", "一、主动公开", "做法与成效",
                        "截至12月，县税务局通过政府信息公开网发布信息717条，其中政策解读84条。")
@@ -176,7 +177,7 @@ def test_a_figure_sentence_must_say_one_of_the_two_rarest_words_asked():
 
 
 def test_a_no_line_denies_the_thing_asked_and_gives_it_no_figure():
-    from app.backends.extractive import denies
+    from app.evidence import denies
 
     keys = ("申请", "收到")
     assert denies("2023年，我街道未收到任何个人要求公开政府信息的申请", keys)
@@ -190,7 +191,7 @@ def test_a_no_line_denies_the_thing_asked_and_gives_it_no_figure():
 
 
 def test_a_list_line_names_one_of_the_two_rarest_words_asked():
-    from app.backends.extractive import Signals, evidence
+    from app.evidence import Signals, evidence
 
     lawyer = make_chunk("r-l", "市水利局2023年法治政府建设工作总结", "市水利局", "一、工作", "做法与成效",
                         "积极发挥公职律师和法律顾问作用，审查合同12件。")
@@ -224,7 +225,7 @@ def test_idf_is_low_for_words_in_every_chunk_and_per_searcher():
 
 
 def test_figure_clause_ignores_codes_like_pm25_and_prefers_the_rare_words_asked():
-    from app.backends.extractive import figure_topical
+    from app.evidence import figure_topical
 
     assert figure_topical("PM2.5平均浓度和优良天数比例均达到省市目标考核要求", "", ["浓度", "比例"], ()) == 0.0
     assert figure_topical("PM2.5平均浓度为31微克/立方米", "", ["浓度", "比例"], ()) == 0.5
@@ -245,7 +246,7 @@ def test_negated_list_keeps_only_lines_that_say_it_did_not_happen():
 
 
 def test_meaning_is_weighed_only_where_the_wording_does_not_answer():
-    from app.backends.extractive import Signals, candidates
+    from app.evidence import Signals, candidates
 
     calls = []
 

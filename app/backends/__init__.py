@@ -27,7 +27,7 @@ SYSTEM_PROMPT = (
 class Generator(Protocol):
     """Writes an answer from numbered passages; .stream yields the growing raw text with [n] markers.
 
-    signals (extractive.Signals: meaning and word rarity from the index), when given, help judge sentences: the
+    signals (app.evidence.Signals: meaning and word rarity from the index), when given, help judge sentences: the
     extractive back-end ranks and gates with them; a model back-end reads the passages itself and may ignore them."""
 
     name: str

@@ -1,339 +1,20 @@
-"""Offline deterministic back-end: picks the passage sentences that best answer the question and cites each."""
+"""Offline deterministic back-end: quotes the passage sentences that best answer the question and cites each."""
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 from indexer.models import Hit
 
-from ..citations import bigrams, content_tokens, numbers, sentence_spans
-from ..intent import NEGATED_ANSWER, Intent, detect_intent
-from ..units import flatten, resolve_units, without_units
+from ..citations import bigrams
+from ..evidence import MIN_SCORE, TOPIC_WINDOW, Candidate, Signals, answers, candidates, has_figure, on_role
+from ..intent import Intent, detect_intent
 from ..notfound import NOT_FOUND_TEXT
-from ..safety import is_planted
+from ..units import flatten, resolve_units
 
 MAX_CHARS = 300  # whole answer (a list question gets LIST_CHARS)
 LIST_CHARS = 1600
-MAX_SENTENCE = 120  # longer sentences are cut to the clauses around the best match
-MIN_SCORE = 0.25  # below this the best sentence does not answer the question
-TOPIC_WINDOW = 8  # an on-topic sentence among this many best ones restricts the answer to on-topic sentences
-LEAD_IN_NOVELTY = 0.45  # below this share of new bigrams a sentence only restates the question
-OTHER_UNIT_PENALTY = 0.5  # the question names a unit and the passage is from another one
 LIST_UNITS = 16  # units listed at most in a 「哪些单位」 answer (app.answer reads this many reports with evidence)
-MIN_TOPICAL = 0.3  # evidence must hold this share of the question's topic words
-MIN_FIGURE_TOPICAL = 0.2  # …and a figure's own clause this share: the lowest of the answerable figure questions of
-# eval/data/questions.jsonl (0.20); no-answer questions naming a unit there score 0.0
-MIN_TELLING = 0.45  # a 「有没有」 sentence holds this share of the topic's idf: fitted on answers_dev.jsonl, where the
-# named units that lack the thing score ≤ 0.33 and those that have it ≥ 0.54
-MIN_LIST_TELLING = 0.3  # …and a 「哪些单位」 line (lists gather many wordings of one thing)
-FIGURE_IDF_WEIGHT = 0.6  # score for a figure clause holding all the asked words, weighted by idf
-MIN_SIMILARITY = 0.90  # e5 cosine of a sentence in other words that still answers (fitted on questions.jsonl)
-KEY_WORDS = 2  # a figure's sentence, a 「哪些单位」 line or a 「没有」 line's denial says one of the question's 2 rarest
-# words. For figures, 1 refused 3 right ones of answers_dev.jsonl, 2 none there and one paraphrased figure of
-# questions.jsonl, 3 let most no-answer figures through on the first two held-out sets (which chose 2 and so no longer
-# measure it cleanly). For list lines, 2 dropped off-topic lines on every set and no expected unit (one near-paraphrase
-# line of the first held-out set, 经常性工作定期公开 for 常规性工作定期公开, went too).
-RERANK = 8  # the best sentences by wording that are reranked by meaning (each costs one short embedding)
-SIM_WEIGHT = 10.0  # score per unit of e5 cosine in that rerank: cosines of candidates differ by hundredths
-# Words that say whose text or which section is wanted, not what it is about.
-_FRAME_WORD = re.compile(r"^(?:单位|部门|我局|本局|[省市县区镇乡]|存在|存在问题|问题|不足|短板|下一步|计划|打算|"
-                         r"工作计划|做法|措施|举措|成效|经验|亮点|创新|哪些|有没有|是否|分别|XX|全年|年度|今年|去年|累计|共计|总计|"
-                         r"全市|全县|全区|一共|几[个条件次场名人项家期份天]?|20\d\d)$")
-# 乡政府, 花山区: who is asked about (a unit's own text says 我乡), not what.
-_PLACE_WORD = re.compile(r"(?:政府|[省市县区镇乡村]|街道)$")
-_ENUM_START = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|[（(][一二三四五六七八九十\d]+[）)]|\d+[.、]|第[一二三四五六七八九十]+部分)")
-_ENUM_INSIDE = re.compile(r"\s[（(][一二三四五六七八九十]+[）)]")
-
-
-@dataclass(frozen=True)
-class Candidate:
-    n: int  # 1-based passage number
-    text: str
-    score: float
-    report: str
-    position: int = 0  # offset in the passage, to keep the report's order when listing
-    in_role: bool = False  # from the section the intent points at (存在问题, 下一步计划…)
-    cued: bool = False  # worded like the answers of the intent (不足, 有待…)
-    follow: str = ""  # the next sentence, kept when this one only restates the question or ends with a colon
-    topical: float = 0.0  # share of the question's topic words (unit names left out) in the sentence; for a figure
-    # question, in the clause holding a figure of the asked measure
-    unit: str = ""  # the unit (or report title) the sentence comes from
-    chunk_id: str = ""
-    sim: float | None = None  # e5 cosine with the question's topic, for the RERANK best by wording
-    base: float = 0.0  # the score by wording alone, before that rerank: what the evidence gates judge
-    telling: float | None = None  # share of the topic words' idf in the sentence (with Signals.idf): 「AB岗」 counts,
-    # 「政务公开」 hardly
-    on_key: bool = True  # a figure's sentence (or heading), or a 「哪些单位」 line, says a key word; a 「没有」 line denies one
-
-
-@dataclass(frozen=True)
-class Signals:
-    """What the answer layer knows beyond the passages, to judge a sentence: its meaning and how telling its words are."""
-
-    similarity: Callable[[list[str]], list[float]] | None = None  # texts → e5 cosine with the question's topic
-    idf: Callable[[str], float] | None = None  # token → inverse document frequency in the index (app.rarity)
-
-
-def _weight(token: str) -> float:
-    return float(min(len(token), 4))
-
-
-def _coverage(tokens: Sequence[str], text: str, weight: Callable[[str], float] = _weight) -> float:
-    total = sum(weight(t) for t in tokens)
-    return sum(weight(t) for t in tokens if t in text) / total if total else 0.0
-
-
-# Measures that count the same things: a question's 多少起 is answered by 30宗.
-_SAME_MEASURE = ({"件", "起", "宗"}, {"人", "名", "人次"}, {"次", "场", "场次"}, {"条", "则"}, {"个", "家"})
-_CLAUSE = re.compile(r"[^，,；;：:。！？!?、]+")
-_DENIAL_CLAUSE = re.compile(r"[^，,；;：:。！？!?]+")  # 、 does not end one: 「没有发生行政复议、行政诉讼」
-_NAMED_CODE = re.compile(r"[A-Za-z]+\d+(?:\.\d+)?")  # PM2.5, H7N9: names, not figures
-
-
-def _measure_alike(unit: str) -> set[str]:
-    return next((g for g in _SAME_MEASURE if unit in g), {unit})
-
-
-def figure_clauses(sentence: str, measures: Sequence[str]) -> list[str]:
-    """The clauses of a sentence that hold a figure (not a date) of an asked measure (any figure when none is asked)."""
-    wanted = set().union(*(_measure_alike(m) for m in measures)) if measures else set()
-    out = []
-    for m in _CLAUSE.finditer(sentence):
-        clause = m.group()
-        figs = [shown for shown, _ in numbers(_NAMED_CODE.sub("", clause)) if not shown.endswith(("年", "月", "日"))]
-        if any(not wanted or any(f.endswith(w) for w in wanted) for f in figs):
-            out.append(clause)
-    return out
-
-
-def clause_cover(clauses: Sequence[str], heading: str, topic_tokens: Sequence[str],
-                 weight: Callable[[str], float] = _weight) -> float:
-    """The best share of the topic words in one of these clauses (with its heading); 0 without clauses."""
-    if not clauses:
-        return 0.0
-    if not topic_tokens:
-        return 1.0
-    return max(_coverage(topic_tokens, f"{clause} {heading}", weight) for clause in clauses)
-
-
-def figure_topical(sentence: str, heading: str, topic_tokens: Sequence[str], measures: Sequence[str],
-                   weight: Callable[[str], float] = _weight) -> float:
-    """Share of the topic words in the clause (with its heading) that holds a figure of an asked measure.
-
-    「主动公开多少条」 is answered by 「公开信息1685条」, not by 「举办讲座463场」 in a sentence that mentions 信息 elsewhere.
-    """
-    return clause_cover(figure_clauses(sentence, measures), heading, topic_tokens, weight)
-
-
-def _has_unit(text: str, unit: str | None) -> bool:
-    """Does text hold a figure of this measure (None = any figure that is not a date)?"""
-    found = numbers(text)
-    if unit is None:
-        return any(not shown.endswith(("年", "月", "日")) for shown, _ in found)
-    if unit == "%":
-        return any(core.endswith("%") or shown.endswith("个百分点") for shown, core in found)
-    if unit == "元":
-        return any(shown.endswith("元") for shown, _ in found)
-    return any(shown.endswith(unit) for shown, _ in found)
-
-
-def score_sentence(sentence: str, context: str, q_tokens: Sequence[str], q_bigrams: frozenset, intent: Intent,
-                   role: str) -> float:
-    """How well one passage sentence answers the question; context = report title and headings of its passage."""
-    lex = 0.6 * _coverage(q_tokens, sentence)
-    if q_bigrams:
-        lex += 0.4 * len(q_bigrams & bigrams(sentence)) / len(q_bigrams)
-    score = lex + 0.3 * _coverage(q_tokens, context)
-    if intent.kind == "count":
-        score += 0.6 if _has_unit(sentence, intent.measure) else (0.15 if _has_unit(sentence, None) else -0.3)
-    if intent.role and role == intent.role:
-        score += 0.45
-    if intent.cue and re.search(intent.cue, sentence):
-        score += 0.15
-    return score
-
-
-def _trim(sentence: str, q_tokens: Sequence[str], intent: Intent) -> str:
-    """A long sentence cut down to the run of clauses around the best-matching one."""
-    if len(sentence) <= MAX_SENTENCE:
-        return sentence
-    clauses = [m.group() for m in re.finditer(r"[^，,：:]*[，,：:]?", sentence) if m.group()]
-    def clause_score(c: str) -> float:
-        bonus = 0.5 if intent.kind == "count" and _has_unit(c, intent.measure) else 0.0
-        return _coverage(q_tokens, c) + bonus
-    best = max(range(len(clauses)), key=lambda i: clause_score(clauses[i]))
-    lo, hi = best, best + 1
-    while True:
-        grown = False
-        for lo2, hi2 in ((lo, hi + 1), (lo - 1, hi)):
-            if 0 <= lo2 and hi2 <= len(clauses) and len("".join(clauses[lo2:hi2])) <= MAX_SENTENCE:
-                lo, hi, grown = lo2, hi2, True
-                break
-        if not grown:
-            break
-    return "".join(clauses[lo:hi]).strip()
-
-
-def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = (),
-               signals: Signals | None = None) -> tuple[Intent, list[Candidate]]:
-    """Every usable sentence of the passages, scored, best first; asked = all units the question names.
-
-    With signals.similarity the RERANK best sentences by wording are reordered by meaning too (「最晚几个钟头」 is
-    answered by 「最迟5小时内」, which shares few words with it); with signals.idf each gets its `telling` share.
-    """
-    signals = signals or Signals()
-    intent = detect_intent(question)
-    q_tokens = content_tokens(question)
-    q_bigrams = bigrams(question)
-    named = set(flatten(resolve_units(question, {h.chunk.unit for h in passages})[0]))
-    topic = without_units(question, {*named, *asked})
-    topic_tokens = [t for t in content_tokens(topic) if not _FRAME_WORD.search(t)]
-    keys = _key_words(topic_tokens, signals.idf) if intent.kind == "count" or intent.per_unit else ()
-    out = []
-    for n, hit in enumerate(passages, 1):
-        c = hit.chunk
-        context = " ".join([c.report_title, c.unit, *c.heading_path])
-        other_unit = bool(named) and c.unit not in named
-        text = c.text
-        usable = [(s, text[s:e]) for s, e in sentence_spans(text)]
-        usable = [(s, sent) for s, sent in usable
-                  if len(bigrams(sent)) >= 6 and not _is_heading(sent) and not is_planted(sent)]
-        for i, (s, sent) in enumerate(usable):
-            follow = ""
-            if i + 1 < len(usable) and _leads_in(sent, q_bigrams):
-                follow = _trim(usable[i + 1][1], q_tokens, intent)
-            score = score_sentence(sent, context, q_tokens, q_bigrams, intent, c.section_role)
-            score += 0.1 / n  # the retriever's ranking breaks ties
-            if other_unit:
-                score -= OTHER_UNIT_PENALTY
-            in_role = intent.role is not None and c.section_role == intent.role
-            cued = bool(intent.cue and re.search(intent.cue, sent))
-            topical = _coverage(topic_tokens, f"{sent}{follow}") if topic_tokens else 1.0
-            shown = _trim(sent, q_tokens, intent)
-            if intent.negated:
-                on_key = denies(f"{shown}{follow}", keys)  # the denial is in what is read
-            else:  # a 「哪些单位」 line names what was asked, not only the words around it (发挥…作用 for 法律顾问)
-                on_key = not keys or any(k in f"{shown}{follow}" for k in keys)
-            if intent.kind == "count":
-                heading = c.heading_path[-1] if c.heading_path else ""
-                clauses = figure_clauses(sent, intent.measures) + figure_clauses(follow, intent.measures)
-                topical = clause_cover(clauses, heading, topic_tokens)
-                if signals.idf:
-                    # 「机构领导多少条」: the figure whose clause holds the rare words asked (机构领导6条), not the
-                    # total beside it that shares only the common ones (主动公开政务信息103条).
-                    score += FIGURE_IDF_WEIGHT * clause_cover(clauses, heading, topic_tokens, signals.idf)
-                on_key = not keys or any(k in f"{sent}{follow}{heading}" for k in keys)
-            # Judged where a unit is named, its own text must say it (「县司法局有没有设立专区」), and for each unit of a
-            # 「哪些单位」 list; a question about any unit (「有没有……的做法」) is mostly asked in other words and is left
-            # to the similarity check.
-            telling = (_coverage(topic_tokens, f"{sent}{follow}", signals.idf)
-                       if signals.idf and topic_tokens and (named or asked or intent.per_unit) else None)
-            out.append(Candidate(n, shown, score, c.report_id, s, in_role, cued, follow,
-                                 topical, c.unit or c.report_title, c.chunk_id, base=score, telling=telling,
-                                 on_key=on_key))
-    out.sort(key=lambda cand: (-cand.score, cand.n))
-    if out and answers(intent, out[0]):
-        return intent, out  # the wording already answers: meaning is weighed (one embedding a sentence) only where not
-    return intent, rerank(out, signals.similarity)
-
-
-def denies(text: str, keys: Sequence[str]) -> bool:
-    """「哪些单位没有……」: a clause about a key word says it did not happen (未收到…, 0件), and none gives it a figure
-    (「接受申请共1件，…行政复议共0件」 received applications). Without keys every clause is about it."""
-    about = [c for c in _DENIAL_CLAUSE.findall(text) if not keys or any(k in c for k in keys)]
-    if any(_has_unit(c, None) and not NEGATED_ANSWER.search(c) for c in about):
-        return False
-    return any(NEGATED_ANSWER.search(c) for c in about)
-
-
-def _key_words(topic_tokens: Sequence[str], idf: Callable[[str], float] | None) -> tuple[str, ...]:
-    """The KEY_WORDS rarest topic words that the index holds at all: a figure's sentence (or heading) must say one.
-
-    A word no chunk holds (a paraphrase: 总共, 镇里) cannot tell sentences apart and is passed over.
-    """
-    if idf is None:
-        return ()
-    unseen = idf("\0")  # the idf of a word that no chunk holds
-    held = sorted((t for t in topic_tokens if idf(t) < unseen and not _PLACE_WORD.search(t)), key=lambda t: (-idf(t), t))
-    return tuple(held[:KEY_WORDS])
-
-
-def rerank(cands: list[Candidate], similarity: Callable[[list[str]], list[float]] | None) -> list[Candidate]:
-    """The RERANK best candidates rescored by meaning: each loses SIM_WEIGHT per unit of cosine below the closest one,
-    so the closest keeps its own score (the select floors stay relative to it) and the rest keep their order."""
-    if similarity is None or len(cands) < 2:
-        return cands
-    head, tail = cands[:RERANK], cands[RERANK:]
-    sims = similarity([c.text for c in head])
-    top = max(sims)
-    head = [replace(c, score=c.score - SIM_WEIGHT * (top - s), sim=s) for c, s in zip(head, sims)]
-    floor = min(c.score for c in head)
-    tail = [replace(c, score=min(c.score, floor)) for c in tail]
-    return sorted(head, key=lambda c: (-c.score, c.n)) + tail
-
-
-def answers(intent: Intent, cand: Candidate) -> bool:
-    """Is this sentence evidence for the question: on topic and, for a figure question, holding a figure of the asked
-    measure in a clause that names what was asked?"""
-    if cand.base < MIN_SCORE:
-        return False
-    if cand.telling is not None and (intent.yesno or intent.per_unit) and \
-            cand.telling < (MIN_TELLING if intent.yesno else MIN_LIST_TELLING):
-        return False
-    if not cand.on_key:
-        return False  # 「重点领域信息多少条」 is not answered by the unit's total 「发布信息717条」
-    return cand.topical >= (MIN_FIGURE_TOPICAL if intent.kind == "count" else MIN_TOPICAL)
-
-
-def evidence(question: str, passages: Sequence[Hit], asked: Sequence[str] = (),
-             signals: Signals | None = None) -> Candidate | None:
-    """The best sentence of the passages that answers the question, or None: the not-found decision of every back-end.
-
-    With signals.similarity a sentence close enough in meaning is evidence even in other words, except for figures,
-    which users copy and which must be named where they stand, and for a named unit's 「有没有」.
-    """
-    signals = signals or Signals()
-    similarity = signals.similarity
-    intent, cands = candidates(question, passages, asked, signals)
-    window = _on_role(intent, cands)[:TOPIC_WINDOW]
-    for cand in window:
-        if answers(intent, cand):
-            return cand
-    if similarity is None or intent.kind == "count" or (intent.yesno and asked) or not window:
-        return None  # a named unit's 「有没有」 is 「有」 only where its own words say so
-    window = [c for c in window if c.base >= MIN_SCORE]
-    missing = [c for c in window if c.sim is None]  # role filtering may reach past the reranked head
-    sims = dict(zip((id(c) for c in missing), similarity([c.text for c in missing]))) if missing else {}
-    window = [c if c.sim is not None else replace(c, sim=sims[id(c)]) for c in window]
-    best = max(window, key=lambda c: c.sim, default=None)
-    return best if best is not None and best.sim >= MIN_SIMILARITY else None
-
-
-def closest(question: str, passages: Sequence[Hit], asked: Sequence[str] = (),
-            signals: Signals | None = None) -> Candidate | None:
-    """The sentence closest to the question by meaning (else by wording), whether or not it answers: what a
-    not-found answer shows of the asked unit's own text, labelled as unconfirmed."""
-    _, cands = candidates(question, passages, asked, signals)
-    cands = [c for c in cands if c.base >= MIN_SCORE]
-    return max(cands, key=lambda c: (c.sim is not None, c.sim or 0.0, c.score), default=None)
-
-
-def _leads_in(sentence: str, q_bigrams: frozenset) -> bool:
-    """A sentence that introduces its answer: ends with a colon, or mostly repeats the question."""
-    if sentence.rstrip()[-1:] in "：:":
-        return True
-    sb = bigrams(sentence)
-    return bool(sb) and len(sb - q_bigrams) / len(sb) < LEAD_IN_NOVELTY
-
-
-def _is_heading(sentence: str) -> bool:
-    """A heading line: no closing punctuation, and numbered or short."""
-    if _ENUM_START.match(sentence) and len(sentence) <= 20 and not re.search(r"[，,；;]", sentence):
-        return True
-    if _ENUM_START.match(sentence) and _ENUM_INSIDE.search(sentence):
-        return True  # 「五、加强政策解读 (一)强化政策解读。」: two headings run together  # 「一、强化组织保障。」 is a heading even with its full stop
-    return sentence[-1] not in "。；;！？!?" and (bool(_ENUM_START.match(sentence)) or len(sentence) <= 16)
 
 
 def _similar(a: str, b: str) -> bool:
@@ -341,21 +22,12 @@ def _similar(a: str, b: str) -> bool:
     return bool(ba and bb) and len(ba & bb) / min(len(ba), len(bb)) >= 0.7
 
 
-def _on_role(intent: Intent, cands: Sequence[Candidate]) -> list[Candidate]:
-    """「存在哪些问题」: once sentences of that role (or worded like it) are at hand, the others are noise."""
-    if intent.role:
-        for attr in ("in_role", "cued"):
-            if any(getattr(c, attr) for c in cands[:TOPIC_WINDOW]):
-                return [c for c in cands if getattr(c, attr)]
-    return list(cands)
-
-
 def select(intent: Intent, cands: Sequence[Candidate], per_unit: bool = False) -> list[Candidate]:
     """The sentences of the answer: the best one, then others close to it, within the length budget.
 
     per_unit (「哪些单位」「分别」): the best answering sentence of each report, one line per report.
     """
-    cands = _on_role(intent, cands)
+    cands = on_role(intent, cands)
     if (intent.kind == "count" or intent.yesno) and any(answers(intent, c) for c in cands[:TOPIC_WINDOW]):
         # A figure (or a 「有」) that names what was asked beats a better-scoring sentence about something else.
         cands = [c for c in cands if answers(intent, c)]
@@ -381,7 +53,7 @@ def select(intent: Intent, cands: Sequence[Candidate], per_unit: bool = False) -
             continue
         if per_unit and not answers(intent, cand):
             continue
-        if intent.kind == "count" and chosen and not _has_unit(f"{cand.text}{cand.follow}", None):
+        if intent.kind == "count" and chosen and not has_figure(f"{cand.text}{cand.follow}", None):
             continue  # a second sentence of a figure answer must hold a figure too
         # Alike sentences of one report repeat each other; of two reports they may disagree, and both are shown.
         if any(_similar(t, x) for c in chosen if not per_unit or c.report == cand.report
