@@ -1,6 +1,7 @@
 """Load the configured embedding model once (ONNX runtime by default, or torch) and embed with e5 prefixes."""
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 
@@ -63,6 +64,9 @@ class Embedder:
         self.passage_prefix = emb_cfg.passage_prefix
         self.batch_size = max(1, int(emb_cfg.batch_size))
         self.backend, self._lock = backend, lock
+        # Two concurrent questions' passes run side by side where the backend allows it (an onnxruntime session does;
+        # the torch model is kept to one pass at a time); the tokenizer is always entered by one thread at a time.
+        self._run_lock = contextlib.nullcontext() if getattr(backend, "parallel_runs", False) else lock
         with lock:  # a fast tokenizer shared across threads must not be entered concurrently
             self._head, self._tail = special_frame(backend.tokenize(["a"], True)[0], backend.tokenize(["a"], False)[0])
         self._width = backend.max_seq_length - len(self._head) - len(self._tail)
@@ -91,6 +95,7 @@ class Embedder:
                     owners.append(i)
                     weights.append(b - a)
                     windows.append(self._head + content[a:b] + self._tail)
+        with self._run_lock:
             vectors = self._forward(windows, show_progress)
         return combine_windows(vectors, owners, weights, len(texts))
 

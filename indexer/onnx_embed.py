@@ -121,6 +121,8 @@ def rows_model(model_path: Path) -> tuple[Path, dict] | None:
 class OnnxBackend:
     """Token windows → mean-pooled (un-normalised) vectors with an onnxruntime session; thread-safe to run."""
 
+    parallel_runs = True  # InferenceSession.run may be called from several threads at once
+
     def __init__(self, folder: Path, model_path: Path | None = None):
         try:
             import onnxruntime as ort
