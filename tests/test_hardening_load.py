@@ -208,23 +208,33 @@ def test_the_profile_mode_runs_the_asks_of_the_api_and_counts_their_cpu(tiny_cfg
     assert f"查询向量模型调用 {batchers[0].passes} 次" in report
 
 
+class Overlap:
+    """Counts how many model passes run at the same moment (each takes 50 ms)."""
+
+    def __init__(self):
+        self.lock, self.now, self.most = threading.Lock(), 0, 0
+
+    def one_pass(self):
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        time.sleep(0.05)
+        with self.lock:
+            self.now -= 1
+
+
 def test_at_most_two_query_passes_run_at_once():
     from app.querybatch import LEADERS, QueryBatcher
 
     class Overlapping(FakeEmbedder):
-        """A model whose passes may run side by side (an onnxruntime session): records how many do."""
+        """A model whose passes may run side by side (an onnxruntime session)."""
 
         def __init__(self):
             super().__init__()
-            self.lock, self.now, self.most = threading.Lock(), 0, 0
+            self.overlap = Overlap()
 
         def encode_queries(self, texts, show_progress=False):
-            with self.lock:
-                self.now += 1
-                self.most = max(self.most, self.now)
-            time.sleep(0.05)
-            with self.lock:
-                self.now -= 1
+            self.overlap.one_pass()
             return super().encode_queries(texts)
 
     model = Overlapping()
@@ -234,7 +244,7 @@ def test_at_most_two_query_passes_run_at_once():
         got = list(pool.map(lambda q: batcher.encode_queries([q]), questions))
     want = FakeEmbedder().encode_queries(questions)
     assert all(np.allclose(g[0], w) for g, w in zip(got, want))
-    assert model.most == LEADERS == 2
+    assert model.overlap.most == LEADERS == 2
 
 
 @pytest.mark.parametrize("parallel", [True, False])
@@ -246,22 +256,17 @@ def test_the_embedder_runs_passes_side_by_side_only_where_the_backend_allows(tin
         pad_id, max_seq_length, dim = 0, 16, 4
 
         def __init__(self):
-            self.lock, self.now, self.most = threading.Lock(), 0, 0
+            self.overlap = Overlap()
 
         def tokenize(self, texts, special):
             return [[1, 5, 2] if special else [5] for _ in texts]
 
         def forward(self, ids, mask):
-            with self.lock:
-                self.now += 1
-                self.most = max(self.most, self.now)
-            time.sleep(0.05)
-            with self.lock:
-                self.now -= 1
+            self.overlap.one_pass()
             return np.ones((len(ids), self.dim), dtype=np.float32)
 
     backend = Backend()
     model = Embedder(tiny_cfg.embedding, backend, threading.Lock())
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda t: model.encode_queries([t]), ["甲", "乙", "丙", "丁"]))
-    assert backend.most == (4 if parallel else 1)
+    assert backend.overlap.most == (4 if parallel else 1)
