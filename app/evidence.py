@@ -80,15 +80,16 @@ def _coverage(tokens: Sequence[str], text: str, weight: Callable[[str], float] =
     return sum(weight(t) for t in tokens if t in text) / total if total else 0.0
 
 
-# Measures that count the same things: a question's 多少起 is answered by 30宗.
-_SAME_MEASURE = ({"件", "起", "宗"}, {"人", "名", "人次"}, {"次", "场", "场次"}, {"条", "则"}, {"个", "家"})
+# Measures that count the same things: a question's 多少起 is answered by 30宗, 多少件申请 by 依申请公开3个 (个 counts
+# anything; on our sets it gained two 「分别」 figures and changed no other answer).
+_SAME_MEASURE = ({"件", "起", "宗", "个"}, {"人", "名", "人次"}, {"次", "场", "场次"}, {"条", "则"}, {"个", "家"})
 _CLAUSE = re.compile(r"[^，,；;：:。！？!?、]+")
 _DENIAL_CLAUSE = re.compile(r"[^，,；;：:。！？!?]+")  # 、 does not end one: 「没有发生行政复议、行政诉讼」
 _NAMED_CODE = re.compile(r"[A-Za-z]+\d+(?:\.\d+)?")  # PM2.5, H7N9: names, not figures
 
 
 def _measure_alike(unit: str) -> set[str]:
-    return next((g for g in _SAME_MEASURE if unit in g), {unit})
+    return set().union(*(g for g in _SAME_MEASURE if unit in g)) or {unit}
 
 
 def figure_clauses(sentence: str, measures: Sequence[str]) -> list[str]:

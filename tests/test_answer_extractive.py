@@ -176,6 +176,15 @@ def test_a_figure_sentence_must_say_one_of_the_two_rarest_words_asked():
     assert evidence("县税务局2023年重点领域信息公开了多少条？", hits, ["县税务局"]) is not None
 
 
+def test_a_count_of_items_may_be_written_with_ge():
+    from app.evidence import figure_clauses
+
+    sentence = "本年度，我办收到部门信箱网民提问1个，依申请公开3个，回复率100%。"
+    assert figure_clauses(sentence, ["件"]) == ["我办收到部门信箱网民提问1个", "依申请公开3个"]
+    assert figure_clauses("共走访企业12家。", ["个"]) == ["共走访企业12家"]  # 多少个 still takes 家
+    assert figure_clauses("培训干部30人次。", ["件"]) == []
+
+
 def test_a_no_line_denies_the_thing_asked_and_gives_it_no_figure():
     from app.evidence import denies
 
