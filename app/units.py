@@ -12,6 +12,7 @@ _ORGAN = r"(?:分局|局|委员会|委|办公室|办|处|中心|院|所|站|馆|
 _ORGAN_END = re.compile(r"(?:分局|局|委员会|委|办公室|办|处|中心|院|所|站|馆|联|队|街道|政府|产业城|市|县|区|镇|乡)")
 _NOT_UNIT = ("单位", "部门", "哪", "各", "什么", "多少", "问题", "工作", "情况", "政府信息")
 MIN_MENTION = 2
+_FIELD_WORD = re.compile(r"部门|机关")
 _QUESTION_WORD = re.compile(r"是否|有没有|有无|对")
 _GENERIC = re.compile(r"^(?:县区|区县|市县|县市|乡镇|镇村)")  # 县区统计局: the counties' bureaus, not one unit
 
@@ -160,6 +161,16 @@ def _resolve(question: str, known: Iterable[str]) -> tuple[list[list[str]], list
             if tail:
                 unknown.append(tail)
                 spans.append((end - len(tail), end))  # 「市公积金中心办理」: the 办 of 办理 is no second name
+    # 「林草部门」「审计机关」: a known unit named by its field; never an unknown name (「相关部门」 names nobody).
+    for m in _FIELD_WORD.finditer(question):
+        if any(s2 < m.end() and m.start() < e2 for s2, e2 in spans):
+            continue
+        for n in range(min(4, m.start()), 1, -1):  # the longest field before it that names known units
+            hits = [u for u in known for organ in "局委办" if matches(question[m.start() - n:m.start()] + organ, u)]
+            if hits:
+                spans.append((m.start() - n, m.end()))
+                groups.append((m.start() - n, list(dict.fromkeys(hits))))
+                break
     groups.sort(key=lambda g: g[0])
     out: list[list[str]] = []
     for _, g in groups:

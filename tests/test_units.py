@@ -32,6 +32,11 @@ KNOWN = ["市人力资源和社会保障局", "县税务局", "县司法局", "�
     ("县残联主动公开了多少条", [], ["县残联"]),
     ("救护车赶到城乡病人身边用时多少", [], []),  # 乡 the unit is not every 城乡
     ("乡政府2023年收到了多少件依申请公开？", [["乡"]], []),  # …but 乡政府 is the unit filed as 乡
+    # A known unit named by its field; 「相关部门」 or an unknown field names nobody and is no unknown unit.
+    ("生态环境部门有哪些做法", [["县生态环境分局"]], []),
+    ("统计机关公开了多少条", [["市统计局"]], []),
+    ("相关部门有哪些做法", [], []),
+    ("财政部门公开了多少条", [], []),
     ("XX乡人民政府有没有召开新闻发布会", [["乡"]], []),
     ("哪些单位推进了政务公开专区建设？", [], []),  # 专区 is no place
     # 是否对 is no part of a name, and 县区统计局 are the counties' bureaus, not a unit missing from the index.
