@@ -76,15 +76,18 @@ def test_gradio_keeps_a_bounded_event_history(tiny_cfg, fake_embedder, monkeypat
     assert demo._queue.ANALYTICS_MAX_EVENTS <= 1000 and demo._queue.ANAYLTICS_CACHE_FREQUENCY >= 100
 
 
+class Counting(FakeEmbedder):
+    """Counts the texts that reach the model, queries and passages alike."""
+
+    texts = 0
+
+    def _one(self, text):
+        self.texts += 1
+        return super()._one(text)
+
+
 def test_repeated_query_texts_reuse_their_vectors_within_a_bound():
     from app.querybatch import QueryBatcher
-
-    class Counting(FakeEmbedder):
-        texts = 0
-
-        def encode_queries(self, texts, show_progress=False):
-            self.texts += len(texts)
-            return super().encode_queries(texts)
 
     inner = Counting()
     batcher = QueryBatcher(inner, max_cached=2)
@@ -101,13 +104,6 @@ def test_repeated_query_texts_reuse_their_vectors_within_a_bound():
 
 def test_repeated_passage_texts_reuse_their_vectors_within_a_bound():
     from app.querybatch import QueryBatcher
-
-    class Counting(FakeEmbedder):
-        texts = 0
-
-        def encode_passages(self, texts, show_progress=False):
-            self.texts += len(texts)
-            return super().encode_passages(texts)
 
     inner = Counting()
     batcher = QueryBatcher(inner, max_cached_passages=2)
@@ -228,6 +224,8 @@ def test_at_most_two_query_passes_run_at_once():
 
     class Overlapping(FakeEmbedder):
         """A model whose passes may run side by side (an onnxruntime session)."""
+
+        parallel_runs = True
 
         def __init__(self):
             super().__init__()
