@@ -7,9 +7,9 @@ from concurrent.futures import Future
 
 import numpy as np
 
-# Queries drained by at most two threads at once: two passes run side by side on the two cores (the ONNX session allows
-# it), which took the p95 of 50 concurrent users from 3.0–3.2 to 2.6–2.8 s on a quiet machine; a lone question is
-# unchanged (500 sequential: p95 41 ms either way).
+# Queries drained by at most two threads at once where the model allows it: two passes run side by side on the two
+# cores (the ONNX session does), which took the p95 of 50 concurrent users from 3.0–3.2 to 2.6–2.8 s on a quiet
+# machine; a lone question is unchanged (500 sequential: p95 41 ms either way).
 LEADERS = 2
 PASS_COST_CHARS = 14  # what one model pass costs beyond its rows, in padded characters (~10 tokens: ~4 ms on 2 cores)
 
@@ -29,9 +29,12 @@ class QueryBatcher:
         self.inner, self.max_batch, self.max_cached = inner, max_batch, max_cached
         self.max_cached_passages = max_cached_passages  # ~1.5 KB a 384-d vector: ~6 MB
         self.name, self.dim = inner.name, inner.dim
+        # A second draining thread only helps a model whose passes can run side by side; one that runs them one at a
+        # time (torch) would just get more, smaller passes.
+        self.leaders = LEADERS if getattr(inner, "parallel_runs", False) else 1
         self._lock = threading.Lock()
         self._pending: list[tuple[list[str], Future]] = []
-        self._leading = 0  # threads draining the queue now, at most LEADERS
+        self._leading = 0  # threads draining the queue now, at most self.leaders
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._passages: OrderedDict[str, np.ndarray] = OrderedDict()
         self.passes = 0  # model passes made for queries (how well requests were batched)
@@ -56,7 +59,7 @@ class QueryBatcher:
             if todo:
                 mine: Future = Future()
                 self._pending.append((todo, mine))
-                lead = self._leading < LEADERS
+                lead = self._leading < self.leaders
                 self._leading += lead
         if todo:
             if lead:

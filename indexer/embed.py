@@ -66,7 +66,8 @@ class Embedder:
         self.backend, self._lock = backend, lock
         # Two concurrent questions' passes run side by side where the backend allows it (an onnxruntime session does;
         # the torch model is kept to one pass at a time); the tokenizer is always entered by one thread at a time.
-        self._run_lock = contextlib.nullcontext() if getattr(backend, "parallel_runs", False) else lock
+        self.parallel_runs = bool(getattr(backend, "parallel_runs", False))
+        self._run_lock = contextlib.nullcontext() if self.parallel_runs else lock
         with lock:  # a fast tokenizer shared across threads must not be entered concurrently
             self._head, self._tail = special_frame(backend.tokenize(["a"], True)[0], backend.tokenize(["a"], False)[0])
         self._width = backend.max_seq_length - len(self._head) - len(self._tail)
