@@ -208,10 +208,6 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
             cued = bool(intent.cue and re.search(intent.cue, sent))
             topical = _coverage(topic_tokens, f"{sent}{follow}") if topic_tokens else 1.0
             shown = _trim(sent, q_tokens, intent)
-            if intent.negated:
-                on_key = denies(f"{shown}{follow}", keys)  # the denial is in what is read
-            else:  # a 「哪些单位」 line names what was asked, not only the words around it (发挥…作用 for 法律顾问)
-                on_key = not keys or any(k in f"{shown}{follow}" for k in keys)
             if intent.kind == "count":
                 heading = c.heading_path[-1] if c.heading_path else ""
                 clauses = figure_clauses(sent, intent.measures) + figure_clauses(follow, intent.measures)
@@ -221,6 +217,10 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
                     # total beside it that shares only the common ones (主动公开政务信息103条).
                     score += FIGURE_IDF_WEIGHT * clause_cover(clauses, heading, topic_tokens, signals.idf)
                 on_key = not keys or any(k in f"{sent}{follow}{heading}" for k in keys)
+            elif intent.negated:
+                on_key = denies(f"{shown}{follow}", keys)  # the denial is in what is read
+            else:  # a 「哪些单位」 line names what was asked, not only the words around it (发挥…作用 for 法律顾问)
+                on_key = not keys or any(k in f"{shown}{follow}" for k in keys)
             # Judged where a unit is named, its own text must say it (「县司法局有没有设立专区」), and for each unit of a
             # 「哪些单位」 list; a question about any unit (「有没有……的做法」) is mostly asked in other words and is left
             # to the similarity check.
@@ -245,14 +245,16 @@ def denies(text: str, keys: Sequence[str]) -> bool:
 
 
 def _key_words(topic_tokens: Sequence[str], idf: Callable[[str], float] | None) -> tuple[str, ...]:
-    """The KEY_WORDS rarest topic words that the index holds at all: a figure's sentence (or heading) must say one.
+    """The KEY_WORDS rarest topic words that the index holds at all: a figure's sentence (or heading), a 「哪些单位」 line
+    or a 「没有」 line's denial must say one.
 
     A word no chunk holds (a paraphrase: 总共, 镇里) cannot tell sentences apart and is passed over.
     """
     if idf is None:
         return ()
     unseen = idf("\0")  # the idf of a word that no chunk holds
-    held = sorted((t for t in topic_tokens if idf(t) < unseen and not _PLACE_WORD.search(t)), key=lambda t: (-idf(t), t))
+    held = sorted((t for t in topic_tokens if idf(t) < unseen and not _PLACE_WORD.search(t)),
+                  key=lambda t: (-idf(t), t))
     return tuple(held[:KEY_WORDS])
 
 
