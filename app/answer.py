@@ -30,6 +30,7 @@ citation check → drop planted or unasked-unit sentences → labelled layout.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -38,6 +39,7 @@ from dataclasses import dataclass, field
 from indexer.config import Config
 from indexer.errors import QueryError
 from indexer.models import Filters, Hit
+from indexer.searchtext import searchable
 
 from .backends import Generator, make_generator
 from .backends.extractive import LIST_UNITS
@@ -193,9 +195,14 @@ def retrieve(plan: Plan, searcher, cfg: Config,
         base = dataclasses.replace(base, section_role=(role,))
     if plan.intent.per_unit:
         pool = searcher.search(plan.query, k=LIST_POOL, filters=base)
-        passages, answering = list_passages(plan.question, pool, Signals(idf=idf(searcher)))
+        passages, answering = list_passages(plan.question, pool, signals_for(searcher))
         return _renumber(passages), [], answering
     return _renumber(searcher.search(plan.query, k=k, filters=base)), [], None
+
+
+def signals_for(searcher, similarity=None) -> Signals:
+    """What the evidence check knows of this index: word rarity, its mask map, and (for one question) meaning."""
+    return Signals(similarity, idf(searcher), functools.partial(searchable, mask_map=searcher.cfg.parse.mask_map))
 
 
 def list_passages(question: str, hits: Sequence[Hit], signals: Signals | None = None) -> tuple[list[Hit], int]:
@@ -266,7 +273,7 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
             seen.update(zip(todo, searcher.similarity(topic, todo)))
         return [seen[t] for t in texts]
 
-    signals = Signals(similarity, idf(searcher))
+    signals = signals_for(searcher, similarity)
 
     if found and groups:
         # Evidence, not scores: does the asked unit's own text hold a sentence that answers the question?

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from indexer.models import Hit
 
-from .citations import bigrams, content_tokens, numbers, sentence_spans
+from .citations import MEASURES, bigrams, content_tokens, numbers, sentence_spans
 from .intent import NEGATED_ANSWER, Intent, detect_intent
 from .units import flatten, resolve_units, without_units
 from .safety import is_planted
@@ -32,8 +32,13 @@ KEY_WORDS = 2  # a figure's sentence, a 「哪些单位」 line or a 「没有�
 # line of the first held-out set, 经常性工作定期公开 for 常规性工作定期公开, went too).
 RERANK = 8  # the best sentences by wording that are reranked by meaning (each costs one short embedding)
 SIM_WEIGHT = 10.0  # score per unit of e5 cosine in that rerank: cosines of candidates differ by hundredths
+MIN_MARGIN = 0.02  # a named unit's 「有没有」 asked in other words is 「有」 when one of its sentences is this much closer in
+# meaning than any other: fitted on the four earlier answer sets, where the units that lack the thing have their two
+# closest sentences ≤ 0.017 apart and 4 of 11 paraphrased 「有」 are ≥ 0.024 apart (e5 cosines alone overlap)
+MIN_RIVALS = 5  # …among at least this many sentences of that unit (a short report stands out by chance)
+MAX_RIVALS = 40  # the best by wording that are weighed (each costs one short embedding)
 # Words that say whose text or which section is wanted, not what it is about.
-_FRAME_WORD = re.compile(r"^(?:单位|部门|我局|本局|[省市县区镇乡]|存在|存在问题|问题|不足|短板|下一步|计划|打算|"
+_FRAME_WORD = re.compile(r"^(?:单位|部门|我局|本局|总结|报告|提到|提及|[省市县区镇乡]|存在|存在问题|问题|不足|短板|下一步|计划|打算|"
                          r"工作计划|做法|措施|举措|成效|经验|亮点|创新|哪些|有没有|是否|分别|XX|全年|年度|今年|去年|累计|共计|总计|"
                          r"全市|全县|全区|一共|几[个条件次场名人项家期份天]?|20\d\d)$")
 # 乡政府, 花山区: who is asked about (a unit's own text says 我乡), not what.
@@ -69,6 +74,11 @@ class Signals:
 
     similarity: Callable[[list[str]], list[float]] | None = None  # texts → e5 cosine with the question's topic
     idf: Callable[[str], float] | None = None  # token → inverse document frequency in the index (app.rarity)
+    plain: Callable[[str], str] | None = None  # report text → the text as searched (masked 「D员」 mapped back to 党员)
+
+
+def _as_written(text: str) -> str:
+    return text
 
 
 def _weight(token: str) -> float:
@@ -88,6 +98,18 @@ _DENIAL_CLAUSE = re.compile(r"[^，,；;：:。！？!?]+")  # 、 does not end 
 _NAMED_CODE = re.compile(r"[A-Za-z]+\d+(?:\.\d+)?")  # PM2.5, H7N9: names, not figures
 
 
+# 「开展两次」「化解三十余起」: a count in Chinese numerals, with its measure word. Left out: 「一」 (一个/一次 mostly
+# means "a"), orders (第一次) and 条 (「第二十条、二十一条」 are articles of a law).
+_CHINESE_COUNT = re.compile(rf"(?<![第、一二两三四五六七八九十百千])(?:[二两三四五六七八九十][十百千]?){{1,3}}[一二三四五六七八九]?"
+                            rf"(?:余|多)?(?!条)(?:{MEASURES})")
+
+
+def _counts(text: str) -> list[str]:
+    """The figures of text as written, dates left out: digits (citations.numbers) and Chinese-numeral counts."""
+    return [shown for shown, _ in numbers(text) if not shown.endswith(("年", "月", "日"))] + \
+        _CHINESE_COUNT.findall(text)
+
+
 def _measure_alike(unit: str) -> set[str]:
     return set().union(*(g for g in _SAME_MEASURE if unit in g)) or {unit}
 
@@ -98,7 +120,7 @@ def figure_clauses(sentence: str, measures: Sequence[str]) -> list[str]:
     out = []
     for m in _CLAUSE.finditer(sentence):
         clause = m.group()
-        figs = [shown for shown, _ in numbers(_NAMED_CODE.sub("", clause)) if not shown.endswith(("年", "月", "日"))]
+        figs = _counts(_NAMED_CODE.sub("", clause))
         if any(not wanted or any(f.endswith(w) for w in wanted) for f in figs):
             out.append(clause)
     return out
@@ -125,14 +147,14 @@ def figure_topical(sentence: str, heading: str, topic_tokens: Sequence[str], mea
 
 def has_figure(text: str, unit: str | None) -> bool:
     """Does text hold a figure of this measure (None = any figure that is not a date)?"""
-    found = numbers(text)
     if unit is None:
-        return any(not shown.endswith(("年", "月", "日")) for shown, _ in found)
+        return bool(_counts(text))
+    found = numbers(text)
     if unit == "%":
         return any(core.endswith("%") or shown.endswith("个百分点") for shown, core in found)
     if unit == "元":
         return any(shown.endswith("元") for shown, _ in found)
-    return any(shown.endswith(unit) for shown, _ in found)
+    return any(shown.endswith(unit) for shown in _counts(text))
 
 
 def score_sentence(sentence: str, context: str, q_tokens: Sequence[str], q_bigrams: frozenset, intent: Intent,
@@ -180,13 +202,15 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
     answered by 「最迟5小时内」, which shares few words with it); with signals.idf each gets its `telling` share.
     """
     signals = signals or Signals()
+    plain = signals.plain or _as_written
     intent = detect_intent(question)
-    q_tokens = content_tokens(question)
-    q_bigrams = bigrams(question)
+    asking = plain(question)  # a question typed with the masks (「D建」) reads as the reports are read
+    q_tokens = content_tokens(asking)
+    q_bigrams = bigrams(asking)
     named = set(flatten(resolve_units(question, {h.chunk.unit for h in passages})[0]))
-    topic = without_units(question, {*named, *asked})
+    topic = without_units(asking, {*named, *asked})
     topic_tokens = [t for t in content_tokens(topic) if not _FRAME_WORD.search(t)]
-    keys = _key_words(topic_tokens, signals.idf) if intent.kind == "count" or intent.per_unit else ()
+    keys = _key_words(topic_tokens, signals.idf, topic) if intent.kind == "count" or intent.per_unit else ()
     out = []
     for n, hit in enumerate(passages, 1):
         c = hit.chunk
@@ -200,31 +224,33 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
             follow = ""
             if i + 1 < len(usable) and _leads_in(sent, q_bigrams):
                 follow = _trim(usable[i + 1][1], q_tokens, intent)
-            score = score_sentence(sent, context, q_tokens, q_bigrams, intent, c.section_role)
+            # Matched as searched (「D员」 read as 党员, 「XX传」 as 宣传), quoted as written.
+            read, read_follow = plain(sent), plain(follow)
+            score = score_sentence(read, plain(context), q_tokens, q_bigrams, intent, c.section_role)
             score += 0.1 / n  # the retriever's ranking breaks ties
             if other_unit:
                 score -= OTHER_UNIT_PENALTY
             in_role = intent.role is not None and c.section_role == intent.role
-            cued = bool(intent.cue and re.search(intent.cue, sent))
-            topical = _coverage(topic_tokens, f"{sent}{follow}") if topic_tokens else 1.0
+            cued = bool(intent.cue and re.search(intent.cue, read))
+            topical = _coverage(topic_tokens, f"{read}{read_follow}") if topic_tokens else 1.0
             shown = _trim(sent, q_tokens, intent)
             if intent.kind == "count":
-                heading = c.heading_path[-1] if c.heading_path else ""
-                clauses = figure_clauses(sent, intent.measures) + figure_clauses(follow, intent.measures)
+                heading = plain(c.heading_path[-1]) if c.heading_path else ""
+                clauses = figure_clauses(read, intent.measures) + figure_clauses(read_follow, intent.measures)
                 topical = clause_cover(clauses, heading, topic_tokens)
                 if signals.idf:
                     # 「机构领导多少条」: the figure whose clause holds the rare words asked (机构领导6条), not the
                     # total beside it that shares only the common ones (主动公开政务信息103条).
                     score += FIGURE_IDF_WEIGHT * clause_cover(clauses, heading, topic_tokens, signals.idf)
-                on_key = not keys or any(k in f"{sent}{follow}{heading}" for k in keys)
+                on_key = not keys or any(k in f"{read}{read_follow}{heading}" for k in keys)
             elif intent.negated:
-                on_key = denies(f"{shown}{follow}", keys)  # the denial is in what is read
+                on_key = denies(plain(f"{shown}{follow}"), keys)  # the denial is in what is read
             else:  # a 「哪些单位」 line names what was asked, not only the words around it (发挥…作用 for 法律顾问)
-                on_key = not keys or any(k in f"{shown}{follow}" for k in keys)
+                on_key = not keys or any(k in plain(f"{shown}{follow}") for k in keys)
             # Judged where a unit is named, its own text must say it (「县司法局有没有设立专区」), and for each unit of a
             # 「哪些单位」 list; a question about any unit (「有没有……的做法」) is mostly asked in other words and is left
             # to the similarity check.
-            telling = (_coverage(topic_tokens, f"{sent}{follow}", signals.idf)
+            telling = (_coverage(topic_tokens, f"{read}{read_follow}", signals.idf)
                        if signals.idf and topic_tokens and (named or asked or intent.per_unit) else None)
             out.append(Candidate(n, shown, score, c.report_id, s, in_role, cued, follow,
                                  topical, c.unit or c.report_title, c.chunk_id, base=score, telling=telling,
@@ -244,18 +270,23 @@ def denies(text: str, keys: Sequence[str]) -> bool:
     return any(NEGATED_ANSWER.search(c) for c in about)
 
 
-def _key_words(topic_tokens: Sequence[str], idf: Callable[[str], float] | None) -> tuple[str, ...]:
+def _key_words(topic_tokens: Sequence[str], idf: Callable[[str], float] | None, topic: str = "") -> tuple[str, ...]:
     """The KEY_WORDS rarest topic words that the index holds at all: a figure's sentence (or heading), a 「哪些单位」 line
     or a 「没有」 line's denial must say one.
 
-    A word no chunk holds (a paraphrase: 总共, 镇里) cannot tell sentences apart and is passed over.
+    A word no chunk holds (a paraphrase: 总共, 镇里) cannot tell sentences apart and is passed over. The two, where they
+    stand side by side as a term the index holds, are named by the rarer: 「在线访谈」 is not 「在线巡查」, while
+    「志愿服务」 is also 「志愿者」「志愿宣讲」.
     """
     if idf is None:
         return ()
     unseen = idf("\0")  # the idf of a word that no chunk holds
     held = sorted((t for t in topic_tokens if idf(t) < unseen and not _PLACE_WORD.search(t)),
                   key=lambda t: (-idf(t), t))
-    return tuple(held[:KEY_WORDS])
+    keys = tuple(held[:KEY_WORDS])
+    if len(keys) == 2 and any(t in topic and idf(t) < unseen for t in (keys[0] + keys[1], keys[1] + keys[0])):
+        return keys[:1]
+    return keys
 
 
 def rerank(cands: list[Candidate], similarity: Callable[[list[str]], list[float]] | None) -> list[Candidate]:
@@ -299,14 +330,27 @@ def evidence(question: str, passages: Sequence[Hit], asked: Sequence[str] = (),
     for cand in window:
         if answers(intent, cand):
             return cand
-    if similarity is None or intent.kind == "count" or (intent.yesno and asked) or not window:
-        return None  # a named unit's 「有没有」 is 「有」 only where its own words say so
+    if similarity is None or intent.kind == "count" or not window:
+        return None
+    if intent.yesno and asked:
+        return stands_out(cands, similarity)  # a named unit's 「有没有」: its own words, or one sentence that stands out
     window = [c for c in window if c.base >= MIN_SCORE]
     missing = [c for c in window if c.sim is None]  # role filtering may reach past the reranked head
     sims = dict(zip((id(c) for c in missing), similarity([c.text for c in missing]))) if missing else {}
     window = [c if c.sim is not None else replace(c, sim=sims[id(c)]) for c in window]
     best = max(window, key=lambda c: c.sim, default=None)
     return best if best is not None and best.sim >= MIN_SIMILARITY else None
+
+
+def stands_out(cands: Sequence[Candidate], similarity: Callable[[list[str]], list[float]]) -> Candidate | None:
+    """The sentence MIN_MARGIN closer in meaning to the question than every other of the MAX_RIVALS best by wording,
+    or None. A unit that lacks the thing has several sentences about as near (its nearest neighbours of topic)."""
+    pool = list({c.text: c for c in reversed(cands[:MAX_RIVALS])}.values())  # one per text, the better-scored kept
+    if len(pool) < MIN_RIVALS:
+        return None
+    ranked = sorted(zip(similarity([c.text for c in pool]), range(len(pool))), reverse=True)
+    (top, i), (second, _) = ranked[0], ranked[1]
+    return replace(pool[i], sim=top) if top - second >= MIN_MARGIN else None
 
 
 def closest(question: str, passages: Sequence[Hit], asked: Sequence[str] = (),

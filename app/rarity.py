@@ -6,6 +6,8 @@ import weakref
 from collections.abc import Callable
 from functools import lru_cache
 
+from indexer.searchtext import searchable
+
 _BY_SEARCHER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -17,7 +19,7 @@ def idf(searcher) -> Callable[[str], float]:
     """
     f = _BY_SEARCHER.get(searcher)
     if f is None:
-        texts = [c.text for c in searcher.chunks]
+        texts = [searchable(c.text, searcher.cfg.parse.mask_map) for c in searcher.chunks]  # as the evidence reads them
 
         @lru_cache(maxsize=8192)
         def f(token: str) -> float:

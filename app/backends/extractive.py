@@ -7,7 +7,8 @@ from dataclasses import replace
 from indexer.models import Hit
 
 from ..citations import bigrams
-from ..evidence import MIN_SCORE, TOPIC_WINDOW, Candidate, Signals, answers, candidates, has_figure, on_role
+from ..evidence import (MIN_SCORE, TOPIC_WINDOW, Candidate, Signals, answers, candidates, evidence, has_figure,
+                        on_role)
 from ..intent import Intent, detect_intent
 from ..notfound import NOT_FOUND_TEXT
 from ..units import flatten, resolve_units
@@ -99,7 +100,12 @@ class ExtractiveGenerator:
         if per_unit:
             signals = replace(signals, similarity=None)
         intent, cands = candidates(question, passages, (), signals)
-        sentences = compose(select(intent, cands, per_unit=per_unit))
+        chosen = select(intent, cands, per_unit=per_unit)
+        if not chosen and intent.yesno and named:
+            # 「市重点工程处有没有用动画……讲政策」: no sentence says it in the question's words, one stands out in meaning
+            found = evidence(question, passages, named, signals)
+            chosen = [found] if found else []
+        sentences = compose(chosen)
         if not sentences:
             yield NOT_FOUND_TEXT
             return

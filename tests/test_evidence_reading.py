@@ -1,0 +1,77 @@
+"""Evidence reads reports as searched (masks mapped back), counts in Chinese numerals, terms, meaning that stands out."""
+from __future__ import annotations
+
+import functools
+
+from app.backends.extractive import ExtractiveGenerator
+from app.evidence import Candidate, Signals, _counts, _key_words, evidence, figure_clauses, stands_out
+from indexer.searchtext import searchable
+from tests.fake_llm import hits_for, make_chunk
+
+MASKS = (("D员", "党员"), ("D日", "党日"), ("XX传", "宣传"))
+PLAIN = functools.partial(searchable, mask_map=MASKS)
+
+
+def test_a_count_in_chinese_numerals_is_a_figure_but_not_an_article_or_an_order():
+    assert _counts("开展两次数据归集攻坚行动") == ["两次"]
+    assert _counts("化解矛盾纠纷三十余起") == ["三十余起"]
+    assert _counts("依据条例第二十条、二十一条规定") == []  # articles of a law
+    assert _counts("召开第一次会议，一个D员就是一面旗帜") == []  # an order; 「一」 is mostly "a"
+    assert _counts("受理申请12件，2023年4月") == ["12件"]  # dates are not figures
+    assert figure_clauses("全年开展两次数据归集攻坚行动，归集总量显著提升", ["次"]) == ["全年开展两次数据归集攻坚行动"]
+
+
+def test_a_masked_report_word_meets_the_plain_question_word():
+    chunk = make_chunk("r-a", "市审计局2023年工作总结", "市审计局", "一、D建", "做法与成效",
+                       "全年组织D员干部集中学习36次，开展主题D日活动12次。")
+    question = "市审计局开展了多少次主题党日活动？"
+    table = {"党日": 4.0, "主题党日": 4.5, "主题": 3.0, "开展": 1.0, "活动": 1.0}
+    idf = lambda t: table.get(t, 9.0)  # noqa: E731
+    found = evidence(question, hits_for([chunk]), ["市审计局"], Signals(idf=idf, plain=PLAIN))
+    assert found is not None and found.text.startswith("全年组织D员干部集中学习36次")  # quoted as written
+    unmapped = evidence(question, hits_for([chunk]), ["市审计局"], Signals(idf=idf))
+    assert unmapped is None  # 党日 is not in 「D日」 as written: the figures name nothing asked
+
+
+def test_two_key_words_side_by_side_are_one_term_named_by_the_rarer():
+    idf = {"在线": 3.8, "访谈": 4.8, "在线访谈": 5.0, "图片": 3.5, "图解": 4.8}
+    unseen = 9.0
+    f = lambda t: idf.get(t, unseen)  # noqa: E731
+    assert _key_words(["在线", "访谈"], f, "开展过在线访谈") == ("访谈",)
+    assert _key_words(["图片", "图解"], f, "用图片或图解的形式") == ("图解", "图片")  # not side by side
+    # Side by side but not a term any report holds (a tokenizer slip: 宣传时有): both stay keys.
+    assert _key_words(["图解", "图片"], f, "图解图片") == ("图解", "图片")
+
+
+def _rivals(texts_sims: dict[str, float]) -> tuple[list[Candidate], callable]:
+    cands = [Candidate(1, t, 1.0 - i / 100, "r1") for i, t in enumerate(texts_sims)]
+    return cands, lambda texts: [texts_sims[t] for t in texts]
+
+
+def test_a_sentence_stands_out_only_by_a_margin_among_enough_rivals():
+    near = {f"其他工作{i}。": 0.880 + i / 1000 for i in range(6)}
+    cands, sim = _rivals({**near, "针对没有官网的机构，在醒目位置主动张贴需公开的信息。": 0.914})
+    found = stands_out(cands, sim)
+    assert found is not None and found.text.startswith("针对没有官网") and found.sim == 0.914
+    cands, sim = _rivals({**near, "稍近一点的句子。": 0.895})  # 0.01 closer: as near as the unit's other sentences
+    assert stands_out(cands, sim) is None
+    cands, sim = _rivals({"其他工作。": 0.80, "针对没有官网的机构张贴信息。": 0.95})  # a short report stands out by chance
+    assert stands_out(cands, sim) is None
+
+
+def test_a_named_units_yes_no_in_other_words_is_answered_by_the_sentence_that_stands_out():
+    sentences = ["按照法定程序和时限给与答复。", "完善政务公开制度建设。", "加强政务公开队伍建设。", "及时更新网站栏目内容。",
+                 "做好政府信息公开年度报告。",
+                 "注重运用简明问答、图标解读、卡通动漫等多元化形式解读政策。"]
+    chunk = make_chunk("r-z", "市重点工程处2023年政务公开工作总结", "市重点工程处", "三、创新", "做法与成效",
+                       "".join(sentences))
+    sims = dict(zip(sentences, (0.88, 0.881, 0.879, 0.882, 0.878, 0.909)))
+    signals = Signals(lambda texts: [sims.get(t, 0.85) for t in texts], lambda t: 3.0)
+    question = "市重点工程处有没有用动画、一问一答这种活泼的方式给大家讲政策？"
+    found = evidence(question, hits_for([chunk]), ["市重点工程处"], signals)
+    assert found is not None and "卡通动漫" in found.text
+    answer = list(ExtractiveGenerator().stream(question, hits_for([chunk]), [], signals=signals))[-1]
+    assert "卡通动漫" in answer and answer.endswith("[1]。")
+    flat = dict(sims, **{sentences[-1]: 0.889})  # no sentence stands out: not 「有」
+    signals = Signals(lambda texts: [flat.get(t, 0.85) for t in texts], lambda t: 3.0)
+    assert evidence(question, hits_for([chunk]), ["市重点工程处"], signals) is None
