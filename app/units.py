@@ -111,9 +111,9 @@ def _resolve(question: str, known: Iterable[str]) -> tuple[list[list[str]], list
     # A one-character unit (乡) would be found in every 城乡/乡村: such units are named only through a longer mention.
     # Longest first; ties by name, so an ambiguous name lists its units in the same order on every run.
     known = set(known)
-    # …but 「乡政府」 (or 「XX乡」) names the unit filed as 乡.
-    seats = {f"{xx}{u}{seat}": u for u in known if len(u) < MIN_MENTION
-             for xx in ("", "XX") for seat in ("", "政府", "人民政府") if xx or seat}
+    # …but 「乡政府」 (or 「XX乡」, 「乡里」) names the unit filed as 乡.
+    seats = {f"{xx}{u}{seat}": u for u in known if u and len(u) < MIN_MENTION
+             for xx in ("", "XX") for seat in ("", "政府", "人民政府", "里") if xx or seat}
     known = sorted({u for u in known if len(u) >= MIN_MENTION}, key=lambda u: (-len(u), u))
     groups: list[list[str]] = []
     spans: list[tuple[int, int]] = []
@@ -126,6 +126,12 @@ def _resolve(question: str, known: Iterable[str]) -> tuple[list[list[str]], list
             spans.append((s, e))
             # XX masks a place name: 「XX街道」 may be the report filed as 街道.
             groups.append((s, [u, *(v for v in known if v != u and v.removeprefix("XX") == u.removeprefix("XX"))]))
+    # 「乡里」 as people say it: no organ word ends it, so it is looked for as it stands.
+    for seat in sorted((x for x in seats if x.endswith("里")), key=lambda x: (-len(x), x)):
+        for m in re.finditer(re.escape(seat), question):
+            if question[m.start() - 1:m.start()] != "城" and not any(m.start() < e2 and s2 < m.end() for s2, e2 in spans):
+                spans.append(m.span())
+                groups.append((m.start(), [seats[seat]]))
     unknown = []
     lead = LEAD_IN.match(question)  # 「帮我查一下市公积金中心…」: the name starts after the lead-in
     for start, run in mentions(question):

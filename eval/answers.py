@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from indexer.config import Config, with_overrides
+from indexer.models import UNKNOWN_UNIT
 
 from . import metrics
 from .datasets import Query, load_queries
@@ -58,7 +59,8 @@ def score_answer(q: Query, state, mask_map=()) -> dict:
         row["share_of_answers"] = sum(a in text for a in answers if a) / max(1, len([a for a in answers if a]))
     if q.units and not state.not_found:
         # an answer quoting another unit than the one(s) asked: the worst error for these users
-        row["wrong_unit"] = 1.0 if any(s.get("unit") not in q.units for s in state.sources if s.get("cited")) else 0.0
+        row["wrong_unit"] = 1.0 if any((s.get("unit") or UNKNOWN_UNIT) not in q.units
+                                       for s in state.sources if s.get("cited")) else 0.0
     return row
 
 

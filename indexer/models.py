@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass, field
 
 ROLES = ("做法与成效", "存在问题", "下一步计划", "其他")
 LEVELS = ("市", "区", "县", "乡", "镇", "街道", "")
+UNKNOWN_UNIT = "（未识别）"  # how a report without a recognised unit is named in stats and question sets
 
 
 @dataclass(frozen=True)

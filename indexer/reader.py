@@ -12,7 +12,7 @@ import numpy as np
 from .config import Config
 from .errors import AssistantError, IndexMismatchError, QueryError
 from .manifest import settings_fingerprint
-from .models import Chunk, Filters, Hit
+from .models import UNKNOWN_UNIT, Chunk, Filters, Hit
 from .searchtext import searchable
 from .stores.base import ChunkStore
 
@@ -261,7 +261,7 @@ class Searcher:
             "index_dir": str(view.store.location.parent),
             "store": self.cfg.index.store,
             "built_at": manifest.get("built_at"),
-            "per_unit": dict(Counter(r["unit"] or "（未识别）" for r in view.reports.values()).most_common()),
+            "per_unit": dict(Counter(r["unit"] or UNKNOWN_UNIT for r in view.reports.values()).most_common()),
             "per_topic": dict(Counter(r["topic"] for r in view.reports.values()).most_common()),
             "per_role": dict(Counter(c.section_role for c in view.chunks).most_common()),
             "skipped": manifest.get("skipped", []),

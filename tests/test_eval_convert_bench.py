@@ -156,3 +156,17 @@ def test_mapped_model_pages_are_counted_from_smaps(tmp_path):
         assert sum(m[i] for i in range(0, len(m), 4096)) == 2048  # every page touched: 8 MB resident
         assert proc_mapped_mb(os.getpid()) - before >= 7.9
         assert proc_mapped_mb(os.getpid(), (".nothing",)) == 0
+
+
+def test_a_report_without_a_unit_is_the_unknown_unit_a_question_set_names():
+    from types import SimpleNamespace
+
+    from eval.answers import score_answer
+    from eval.datasets import Query
+
+    state = SimpleNamespace(markdown="院前心肺复苏已成功19例\\[1\\]。", not_found=False, flagged_numbers=[],
+                            sources=[{"n": 1, "text": "院前心肺复苏已成功19例。", "unit": "", "cited": True}])
+    asked_unknown = Query("1", "重点工作总结里心肺复苏成功多少例", ("成功19例",), units=("（未识别）",))
+    assert score_answer(asked_unknown, state)["wrong_unit"] == 0.0
+    asked_other = Query("2", "市卫健委心肺复苏成功多少例", ("成功19例",), units=("市卫健委",))
+    assert score_answer(asked_other, state)["wrong_unit"] == 1.0

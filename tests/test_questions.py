@@ -19,6 +19,7 @@ from eval.validate_questions import (
     warnings,
 )
 from indexer.errors import CorpusError, InputFileError
+from indexer.models import UNKNOWN_UNIT
 
 CORPUS = {
     "a.txt": "市统计局2023年政务公开工作总结\n全年共受理政府信息公开申请12件，均按时办结。\nD员干部带头XX传统计法。\n",
@@ -176,7 +177,6 @@ HOLDOUT3 = DEFAULT_QUESTIONS.parent / "answers_holdout3.jsonl"
 # A fourth, written after the third was read for fixes (60 questions).
 HOLDOUT4 = DEFAULT_QUESTIONS.parent / "answers_holdout4.jsonl"
 MIN_PER_TYPE = {HOLDOUT: 10, DEV: 10, HOLDOUT2: 7, HOLDOUT3: 8, HOLDOUT4: 8}
-UNKNOWN_UNIT = "（未识别）"  # how the index (indexer/reader.py stats) names a report without a recognised unit
 
 
 @pytest.fixture(scope="module", params=[HOLDOUT, DEV, HOLDOUT2, HOLDOUT3, HOLDOUT4],

@@ -5,7 +5,7 @@ from app.intent import detect_intent, relative_year, search_query
 from app.units import resolve_units, without_units
 
 KNOWN = ["市人力资源和社会保障局", "县税务局", "县司法局", "市统计局", "市应急管理局", "县住建局", "市数据资源管理局",
-         "区数据资源管理局", "XX街道", "街道", "乡", "县生态环境分局", "市卫健委", "县发改委（粮储局）"]
+         "区数据资源管理局", "XX街道", "街道", "乡", "县生态环境分局", "市卫健委", "县发改委（粮储局）", ""]  # 「」: a report without a unit
 
 
 @pytest.mark.parametrize("question, groups, unknown", [
@@ -32,6 +32,9 @@ KNOWN = ["市人力资源和社会保障局", "县税务局", "县司法局", "�
     ("县残联主动公开了多少条", [], ["县残联"]),
     ("救护车赶到城乡病人身边用时多少", [], []),  # 乡 the unit is not every 城乡
     ("乡政府2023年收到了多少件依申请公开？", [["乡"]], []),  # …but 乡政府 is the unit filed as 乡
+    ("乡里有没有设政务公开AB岗？", [["乡"]], []),  # and so is 乡里, as people say it
+    ("城乡里的公共服务有哪些", [], []),
+    ("哪些单位在总结里提到县政府的部署", [], []),  # a report without a unit (「」) is no seat: 里 and 政府 name nobody
     # A known unit named by its field; 「相关部门」 or an unknown field names nobody and is no unknown unit.
     ("生态环境部门有哪些做法", [["县生态环境分局"]], []),
     ("统计机关公开了多少条", [["市统计局"]], []),
