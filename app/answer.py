@@ -59,6 +59,7 @@ __all__ = ["AnswerState", "Generator", "answer", "answer_stream", "make_generato
 RELATED_SHOWN = 3
 LIST_PASSAGES = 12  # a 「哪些单位」 question reads the best passage of this many reports, or more where they answer
 LIST_POOL = 150  # …found among this many passages of the whole corpus
+LIST_READ = 3  # the best passages of each of those reports that are read for its line (2 missed 2 lines of 36)
 LIST_EVIDENCE = LIST_UNITS  # at most this many reports whose passage holds an answering sentence: all get a line
 SNIPPET_CHARS = 80
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -211,7 +212,7 @@ def list_passages(question: str, hits: Sequence[Hit], signals: Signals | None = 
     as complete as the reports it reads, so every report found in the pool is checked, not only the first few."""
     by_report: dict[str, list[Hit]] = {}
     for h in hits:
-        if len(by_report.setdefault(h.chunk.report_id, [])) < 2:
+        if len(by_report.setdefault(h.chunk.report_id, [])) < LIST_READ:
             by_report[h.chunk.report_id].append(h)
     answering, rest = [], []
     for report_hits in by_report.values():

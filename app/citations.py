@@ -79,10 +79,15 @@ def _jieba():
     return jieba
 
 
+def cut(text: str) -> list[str]:
+    """The words of text as the tokenizer cuts them, none left out (content_tokens keeps those that carry meaning)."""
+    return _jieba().lcut(strip_markers(text))
+
+
 def content_tokens(text: str) -> list[str]:
     """jieba tokens that carry meaning: no punctuation, no stopwords, no single non-digit characters."""
     out = []
-    for tok in _jieba().lcut(strip_markers(text)):
+    for tok in cut(text):
         tok = tok.strip()
         if not tok or tok in _STOPWORDS or not _CJK_OR_ALNUM.search(tok):
             continue

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from indexer.models import Hit
 
-from .citations import MEASURES, bigrams, content_tokens, numbers, sentence_spans
+from .citations import MEASURES, bigrams, content_tokens, cut, numbers, sentence_spans
 from .intent import NEGATED_ANSWER, Intent, detect_intent
 from .units import flatten, resolve_units, without_units
 from .safety import is_planted
@@ -43,6 +43,7 @@ _FRAME_WORD = re.compile(r"^(?:单位|部门|我局|本局|总结|报告|提到|
                          r"全市|全县|全区|一共|几[个条件次场名人项家期份天]?|20\d\d)$")
 # 乡政府, 花山区: who is asked about (a unit's own text says 我乡), not what.
 _PLACE_WORD = re.compile(r"(?:政府|[省市县区镇乡村]|街道)$")
+_PARTICLES = frozenset("了的地得和与及或在是对把被将用等过着吗呢啊也都又")
 _ENUM_START = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|[（(][一二三四五六七八九十\d]+[）)]|\d+[.、]|第[一二三四五六七八九十]+部分)")
 _ENUM_INSIDE = re.compile(r"\s[（(][一二三四五六七八九十]+[）)]")
 
@@ -283,10 +284,20 @@ def _key_words(topic_tokens: Sequence[str], idf: Callable[[str], float] | None, 
     unseen = idf("\0")  # the idf of a word that no chunk holds
     held = sorted((t for t in topic_tokens if idf(t) < unseen and not _PLACE_WORD.search(t)),
                   key=lambda t: (-idf(t), t))
-    keys = tuple(held[:KEY_WORDS])
+    keys = tuple(_whole_word(k, topic, idf, unseen) for k in held[:KEY_WORDS])
     if len(keys) == 2 and any(t in topic and idf(t) < unseen for t in (keys[0] + keys[1], keys[1] + keys[0])):
         return keys[:1]
     return keys
+
+
+def _whole_word(key: str, topic: str, idf: Callable[[str], float], unseen: float) -> str:
+    """The key with a one-character word cut after it (公众 + 号, 生产 + 月), where the index holds the whole: 「公众号」
+    is not 「公众关注」, 「安全生产月」 not 「生产活动」. Particles (了, 的…) are never part of it."""
+    words = cut(topic)
+    for a, b in zip(words, words[1:]):
+        if a == key and len(b) == 1 and b not in _PARTICLES and "\u4e00" <= b <= "\u9fff" and idf(a + b) < unseen:
+            return a + b
+    return key
 
 
 def rerank(cands: list[Candidate], similarity: Callable[[list[str]], list[float]] | None) -> list[Candidate]:

@@ -43,6 +43,15 @@ def test_two_key_words_side_by_side_are_one_term_named_by_the_rarer():
     assert _key_words(["图解", "图片"], f, "图解图片") == ("图解", "图片")
 
 
+def test_a_key_takes_the_one_character_word_cut_after_it_where_the_index_holds_the_whole():
+    idf = {"公众": 2.1, "公众号": 4.0, "宣传": 2.0, "流程图": 4.8, "编制": 3.4, "编制了": 5.0}
+    f = lambda t: idf.get(t, 9.0)  # noqa: E731
+    assert _key_words(["公众", "宣传"], f, "用公众号发布信息或做宣传") == ("公众号", "宣传")  # 公众关注 is not it
+    assert _key_words(["流程图", "编制"], f, "编制了流程图") == ("流程图", "编制")  # 了 is a particle
+    assert _key_words(["公众", "宣传"], lambda t: idf.get(t, 9.0) if t != "公众号" else 9.0,
+                      "用公众号发布信息或做宣传") == ("公众", "宣传")  # no report holds 公众号: the word stays
+
+
 def _rivals(texts_sims: dict[str, float]) -> tuple[list[Candidate], callable]:
     cands = [Candidate(1, t, 1.0 - i / 100, "r1") for i, t in enumerate(texts_sims)]
     return cands, lambda texts: [texts_sims[t] for t in texts]
