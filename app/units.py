@@ -14,7 +14,9 @@ _NOT_UNIT = ("单位", "部门", "哪", "各", "什么", "多少", "问题", "�
 MIN_MENTION = 2
 _FIELD_WORD = re.compile(r"部门|机关")
 _QUESTION_WORD = re.compile(r"是否|有没有|有无|对")
-_GENERIC = re.compile(r"^(?:县区|区县|市县|县市|乡镇|镇村)")  # 县区统计局: the counties' bureaus, not one unit
+_GENERIC = re.compile(r"^(?:县区|区县|市县|县市(?!场)|乡镇|镇村)")  # 县区统计局: the counties' bureaus, not one unit
+# 「管理局」 ends 市应急管理局 and 市数据资源管理局 alike: the tail of 县市场监督管理局 names none of them.
+_BARE_ORGAN = re.compile(rf"^(?:管理|服务|事务|工作|监督|监督管理|综合|执法|发展|建设)?{_ORGAN}$")
 
 
 def strip_level(unit: str) -> str:
@@ -151,7 +153,7 @@ def _resolve(question: str, known: Iterable[str]) -> tuple[list[list[str]], list
         # The longest tail of the run that names known units: 「请问人社局」 → 人社局.
         for i in range(len(run) - MIN_MENTION + 1):
             tail = run[i:]
-            if any(w in tail for w in _NOT_UNIT):
+            if any(w in tail for w in _NOT_UNIT) or _BARE_ORGAN.match(tail):
                 continue
             # 「县应急管理局」 is not 市应急管理局 even though its tail 应急管理局 is.
             level = next((ch for ch in reversed(run[:i]) if ch in "省市县区镇乡"), "")
