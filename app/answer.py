@@ -58,6 +58,7 @@ __all__ = ["AnswerState", "Generator", "answer", "answer_stream", "make_generato
 
 RELATED_SHOWN = 3
 LIST_PASSAGES = 12  # a 「哪些单位」 question reads the best passage of this many reports, or more where they answer
+YES_BY_MEANING = "有（资料的说法与问题用词不同，请核对原文）。"
 LIST_POOL = 150  # …found among this many passages of the whole corpus
 LIST_READ = 3  # the best passages of each of those reports that are read for its line (2 missed 2 lines of 36)
 LIST_EVIDENCE = LIST_UNITS  # at most this many reports whose passage holds an answering sentence: all get a line
@@ -276,19 +277,23 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
 
     signals = signals_for(searcher, similarity)
 
+    said: list = []  # the evidence each answer rests on
     if found and groups:
         # Evidence, not scores: does the asked unit's own text hold a sentence that answers the question?
         kept = []
         for g_units, g_hits in zip(plan.groups, groups):
-            if evidence(rewritten, g_hits, flatten(plan.groups), signals) is None:
+            said.append(evidence(rewritten, g_hits, flatten(plan.groups), signals))
+            if said[-1] is None:
                 missing.append(_missing_label(g_units, searcher))
             else:
                 kept.extend(g_hits)
         hits = _renumber(kept)
-    elif found and plan.intent.yesno and evidence(rewritten, hits, (), signals) is None:
-        found = False  # 「有没有……」 is answered 「有」 only on a sentence that says so
-    elif found and plan.intent.per_unit and not answering:
-        found = False  # no report's own words answer: a list of neighbouring sentences would mislead
+    else:
+        if found and plan.intent.yesno:
+            said.append(evidence(rewritten, hits, (), signals))
+            found = said[-1] is not None  # 「有没有……」 is answered 「有」 only on a sentence that says so
+        if found and plan.intent.per_unit and not answering:
+            found = False  # no report's own words answer: a list of neighbouring sentences would mislead
     first = time.monotonic() - t0
 
     def state(markdown, sources, done=False, not_found=False, flagged=()):
@@ -329,7 +334,9 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
         yield state(NOT_FOUND_TEXT + related_markdown(hits), sources, done=True, not_found=True)
         return
     flagged = [x for x in v.flagged_numbers if any(x in s.text for s in sentences)]
-    lead = "有。" if plan.intent.yesno else ""
+    # 「有」 on meaning alone says so: the report's words differ from the question's, and the user checks them
+    by_meaning = bool(said) and all(e.by_meaning for e in said if e is not None)
+    lead = (YES_BY_MEANING if by_meaning else "有。") if plan.intent.yesno else ""
     markdown = labelled_markdown(sentences, hits, _notes(plan), missing, lead, flagged)
     cited = sorted({n for s in sentences for n in s.cites})
     yield state(markdown, _sources(hits, v.highlights, cited), done=True, flagged=flagged)

@@ -67,6 +67,7 @@ class Candidate:
     telling: float | None = None  # share of the topic words' idf in the sentence (with Signals.idf): 「AB岗」 counts,
     # 「政务公开」 hardly
     on_key: bool = True  # a figure's sentence (or heading), or a 「哪些单位」 line, says a key word; a 「没有」 line denies one
+    by_meaning: bool = False  # evidence by meaning alone: no sentence says it in the question's words
 
 
 @dataclass(frozen=True)
@@ -350,7 +351,7 @@ def evidence(question: str, passages: Sequence[Hit], asked: Sequence[str] = (),
     sims = dict(zip((id(c) for c in missing), similarity([c.text for c in missing]))) if missing else {}
     window = [c if c.sim is not None else replace(c, sim=sims[id(c)]) for c in window]
     best = max(window, key=lambda c: c.sim, default=None)
-    return best if best is not None and best.sim >= MIN_SIMILARITY else None
+    return replace(best, by_meaning=True) if best is not None and best.sim >= MIN_SIMILARITY else None
 
 
 def stands_out(cands: Sequence[Candidate], similarity: Callable[[list[str]], list[float]]) -> Candidate | None:
@@ -361,7 +362,7 @@ def stands_out(cands: Sequence[Candidate], similarity: Callable[[list[str]], lis
         return None
     ranked = sorted(zip(similarity([c.text for c in pool]), range(len(pool))), reverse=True)
     (top, i), (second, _) = ranked[0], ranked[1]
-    return replace(pool[i], sim=top) if top - second >= MIN_MARGIN else None
+    return replace(pool[i], sim=top, by_meaning=True) if top - second >= MIN_MARGIN else None
 
 
 def closest(question: str, passages: Sequence[Hit], asked: Sequence[str] = (),

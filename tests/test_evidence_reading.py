@@ -84,3 +84,27 @@ def test_a_named_units_yes_no_in_other_words_is_answered_by_the_sentence_that_st
     flat = dict(sims, **{sentences[-1]: 0.889})  # no sentence stands out: not 「有」
     signals = Signals(lambda texts: [flat.get(t, 0.85) for t in texts], lambda t: 3.0)
     assert evidence(question, hits_for([chunk]), ["市重点工程处"], signals) is None
+
+
+def test_a_yes_on_meaning_alone_says_the_reports_words_differ():
+    from app.answer import YES_BY_MEANING, answer
+    from tests.fake_llm import FakeSearcher
+
+    sentences = ["按照法定程序和时限给与答复。", "完善政务公开制度建设。", "加强政务公开队伍建设。", "及时更新网站栏目内容。",
+                 "做好政府信息公开年度报告。", "注重运用简明问答、图标解读、卡通动漫等多元化形式解读政策。"]
+    chunk = make_chunk("r-z", "市重点工程处2023年政务公开工作总结", "市重点工程处", "三、创新", "做法与成效",
+                       "".join(sentences))
+    sims = dict(zip(sentences, (0.88, 0.881, 0.879, 0.882, 0.878, 0.909)))
+    others = [make_chunk(f"r-{i}", f"单位{i}2023年工作总结", f"县单位{i}局", "一、工作", "做法与成效",
+                         "持续推进各项工作，取得明显成效。") for i in range(3)]  # so that words have an idf
+
+    class Meaning(FakeSearcher):
+        def similarity(self, query, texts):
+            return [sims.get(t, 0.85) for t in texts]
+
+    searcher = Meaning([chunk, *others])
+    state = answer("市重点工程处有没有用动画、一问一答这种活泼的方式给大家讲政策？", searcher, ExtractiveGenerator(),
+                   searcher.cfg)
+    assert not state.not_found and state.markdown.startswith(YES_BY_MEANING) and "卡通动漫" in state.markdown
+    worded = answer("市重点工程处有没有用卡通动漫解读政策？", searcher, ExtractiveGenerator(), searcher.cfg)
+    assert not worded.not_found and worded.markdown.startswith("有。")  # its own words say it
