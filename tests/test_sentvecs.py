@@ -1,0 +1,201 @@
+"""Report sentences embedded ahead of questions (app.sentvecs): the same vectors, a file per generation and model,
+written atomically, filled only while no question uses the model."""
+import os
+import threading
+import time
+
+import numpy as np
+
+from tests.fakes import FakeEmbedder
+
+
+class Counting(FakeEmbedder):
+    """Counts the passage texts that reach the model."""
+
+    def __init__(self, name: str = FakeEmbedder.name):
+        super().__init__()
+        self.name, self.passages = name, 0
+
+    def encode_passages(self, texts, show_progress=False):
+        self.passages += len(texts)
+        return super().encode_passages(texts)
+
+    def encode_queries(self, texts, show_progress=False):
+        return FakeEmbedder.encode_passages(self, texts)  # not counted as passages
+
+
+def _served(cfg, inner):
+    from app.querybatch import QueryBatcher
+    from indexer.reader import Searcher
+
+    batcher = QueryBatcher(inner)
+    return Searcher.open(cfg, embedder=batcher), batcher
+
+
+def _fill(searcher, batcher, cache_dir, **kw):
+    from app.sentvecs import SentenceFill
+
+    fill = SentenceFill(batcher, cache_dir, **{"idle_s": 0.01, "check_s": 0.05, **kw}).start(searcher)
+    assert fill.done.wait(10)
+    return fill
+
+
+def test_questions_get_the_vectors_embedded_ahead_and_the_model_is_not_asked_again(tiny_cfg, tmp_path):
+    from app.citations import bigrams, sentence_spans
+    from app.evidence import MAX_SENTENCE
+    from app.sentvecs import sentence_texts
+    from indexer.pipeline import build_index
+
+    build_index(tiny_cfg, embedder=FakeEmbedder())
+    inner = Counting()
+    searcher, batcher = _served(tiny_cfg, inner)
+    fill = _fill(searcher, batcher, tmp_path / "sentences")
+    texts = sentence_texts(searcher)
+    assert fill.embedded == inner.passages == len(texts) > 10 and not fill.loaded_from_file
+    assert "全年主动公开政府信息915条，其中统计数据发布126条。" in texts
+    masked = "创新开展图解、视频等多种形式的政策解读，全年发布解读材料38篇，D员干部带头XX传统计法。"
+    assert masked not in texts and masked.replace("D员", "党员").replace("XX传", "宣传") in texts  # as embedded
+    # Every sentence a question's rerank can weigh is there, bitwise the vector the model gives for it alone.
+    sents = [c.text[s:e] for c in searcher.chunks for s, e in sentence_spans(c.text)]
+    sents = [s for s in sents if len(bigrams(s)) >= 6 and len(s) <= MAX_SENTENCE]  # what app.evidence weighs
+    assert masked in sents and len(sents) >= 10
+    assert {searcher.embedded_text(s) for s in sents} - set(texts) == set()
+    cosines = searcher.similarity("统计法宣传", sents)
+    assert inner.passages == len(texts)  # no sentence embedded again
+    for sent in sents:
+        key = searcher.embedded_text(sent)
+        assert np.array_equal(batcher.ahead[key], FakeEmbedder().encode_passages([key])[0])
+    q = FakeEmbedder().encode_queries([searcher.embedded_text("统计法宣传")])[0]
+    assert cosines == [float(x) for x in FakeEmbedder().encode_passages(
+        [searcher.embedded_text(s) for s in sents]) @ q]
+
+
+def test_a_restart_loads_the_file_and_embeds_nothing(tiny_cfg, tmp_path):
+    from indexer.pipeline import build_index
+
+    build_index(tiny_cfg, embedder=FakeEmbedder())
+    first = _fill(*_served(tiny_cfg, Counting()), tmp_path / "sentences")
+    files = list((tmp_path / "sentences").iterdir())
+    assert len(files) == 1 and files[0].name.startswith("sentences-")
+    inner = Counting()
+    searcher, batcher = _served(tiny_cfg, inner)
+    again = _fill(searcher, batcher, tmp_path / "sentences")
+    assert again.loaded_from_file and again.embedded == inner.passages == 0
+    assert batcher.ahead.keys() == first.batcher.ahead.keys()
+    assert all(np.array_equal(batcher.ahead[t], v) for t, v in first.batcher.ahead.items())
+
+
+def test_the_file_is_keyed_by_generation_and_model_and_replaced_with_the_generation(tiny_cfg, tiny_corpus, tmp_path):
+    from app.querybatch import QueryBatcher
+    from app.sentvecs import cache_key, load
+    from indexer.pipeline import build_index
+
+    cache = tmp_path / "sentences"
+    build_index(tiny_cfg, embedder=FakeEmbedder())
+    searcher, batcher = _served(tiny_cfg, Counting())
+    key = cache_key(searcher, batcher)
+    assert key == cache_key(*_served(tiny_cfg, Counting()))  # the same generation and model: the same key
+    other = Counting()
+    other.runtime = "onnx-int8"  # the same model name run another way gives other vectors
+    assert key != cache_key(searcher, QueryBatcher(other)) != cache_key(searcher, QueryBatcher(Counting("another")))
+    old = _fill(searcher, batcher, cache)
+    (old_file,) = cache.iterdir()
+    assert load(old_file, key, batcher.dim) is not None
+    assert load(old_file, "another", batcher.dim) is None and load(old_file, key, batcher.dim + 1) is None
+    (tiny_corpus / "d_应急局.txt").write_text("县应急局2023年工作总结\n一、主要做法\n全年组织应急演练15次，参演群众3200人次。\n",
+                                            encoding="utf-8")
+    build_index(tiny_cfg, embedder=FakeEmbedder())
+    searcher2, batcher2 = _served(tiny_cfg, Counting())
+    assert cache_key(searcher2, batcher2) != key
+    _fill(searcher2, batcher2, cache)
+    (new_file,) = cache.iterdir()  # the old generation's file is gone
+    assert new_file != old_file and "全年组织应急演练15次，参演群众3200人次。" in batcher2.ahead
+    new_file.write_bytes(new_file.read_bytes()[:-100])  # a damaged file is embedded again, not trusted
+    inner = Counting()
+    again = _fill(*_served(tiny_cfg, inner), cache)
+    assert not again.loaded_from_file and inner.passages == len(batcher2.ahead)
+
+
+def test_a_failed_write_keeps_the_old_file_whole_and_leaves_no_temporary_file(tiny_cfg, tmp_path, monkeypatch):
+    from app import sentvecs
+    from indexer.pipeline import build_index
+
+    build_index(tiny_cfg, embedder=FakeEmbedder())
+    searcher, batcher = _served(tiny_cfg, Counting())
+    _fill(searcher, batcher, tmp_path / "sentences")
+    (path,) = (tmp_path / "sentences").iterdir()
+    before = path.read_bytes()
+    key = sentvecs.cache_key(searcher, batcher)
+
+    def broken(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken)
+    assert not sentvecs.save(path, key, {"新的句子，只有一句而已。": np.ones(batcher.dim, np.float32)})
+    assert list((tmp_path / "sentences").iterdir()) == [path] and path.read_bytes() == before
+
+
+def test_the_fill_waits_while_a_question_uses_the_model(tiny_cfg, tmp_path):
+    from indexer.pipeline import build_index
+
+    class Held(Counting):
+        """A question's query pass that lasts until released."""
+
+        def __init__(self):
+            super().__init__()
+            self.inside, self.release = threading.Event(), threading.Event()
+
+        def encode_queries(self, texts, show_progress=False):
+            self.inside.set()
+            assert self.release.wait(10)
+            return super().encode_queries(texts)
+
+    build_index(tiny_cfg, embedder=FakeEmbedder())
+    inner = Held()
+    searcher, batcher = _served(tiny_cfg, inner)
+    question = threading.Thread(target=batcher.encode_queries, args=(["统计局主动公开了多少条？"],))
+    question.start()
+    assert inner.inside.wait(5)
+    from app.sentvecs import SentenceFill
+
+    fill = SentenceFill(batcher, tmp_path / "sentences", idle_s=0.05).start(searcher)
+    time.sleep(0.4)
+    assert fill.embedded == inner.passages == 0 and not fill.done.is_set()  # the question has the model
+    inner.release.set()
+    question.join(5)
+    assert fill.done.wait(10) and fill.embedded == inner.passages > 0
+    fill.stop()
+
+
+def test_an_upload_reopen_fills_the_new_generation(tiny_cfg, tiny_corpus, tmp_path):
+    from app.answer import make_generator
+    from app.service import Service
+    from indexer.pipeline import build_index
+
+    build_index(tiny_cfg, embedder=FakeEmbedder())
+    searcher, batcher = _served(tiny_cfg, Counting())
+    fill = _fill(searcher, batcher, tmp_path / "sentences")
+    svc = Service(searcher, make_generator(tiny_cfg.llm), tiny_cfg)
+    new = "全年组织应急演练15次，参演群众3200人次。"
+    (tiny_corpus / "d_应急局.txt").write_text(f"县应急局2023年工作总结\n一、主要做法\n{new}\n", encoding="utf-8")
+    build_index(tiny_cfg, embedder=FakeEmbedder())
+    svc.reopen()  # what an upload does after its rebuild
+    deadline = time.monotonic() + 10
+    while new not in batcher.ahead and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert new in batcher.ahead and fill.done.wait(10)
+    fill.stop()
+
+
+def test_only_a_query_batcher_gets_a_fill(tiny_cfg, tmp_path):
+    from app.__main__ import fill_sentences_ahead
+    from indexer.pipeline import build_index
+    from indexer.reader import Searcher
+
+    build_index(tiny_cfg, embedder=FakeEmbedder())
+    assert fill_sentences_ahead(tiny_cfg, Searcher.open(tiny_cfg, embedder=FakeEmbedder())) is None
+    searcher, batcher = _served(tiny_cfg, Counting())
+    fill = fill_sentences_ahead(tiny_cfg, searcher)
+    assert fill is batcher.filler and fill.done.wait(10)
+    assert list((tiny_cfg.embedding.cache_path / "sentences").glob("sentences-*.marshal"))
+    fill.stop()
