@@ -6,6 +6,7 @@ import json
 import logging
 import marshal
 import os
+import re
 import sys
 import threading
 from pathlib import Path
@@ -18,28 +19,44 @@ from .citations import MIN_BIGRAMS, bigrams, sentence_spans
 from .evidence import MAX_SENTENCE
 from .safety import is_planted
 
-FORMAT = 1  # of the file and of the choice of sentences: a change makes every file stale
+FORMAT = 2  # of the file and of the choice of sentences: a change makes every file stale
 IDLE_S = 1.0  # a pass of the fill only after the model has had no question for this long
 GROUP = 8  # sentences a pass: a question arriving during one shares the cores with ~0.1 s of work at most
 CHECK_S = 5.0  # how often the fill looks whether the index moved to another generation
+READY_LOG = "句子向量已就绪"  # the log line eval.load waits for before it measures
+_TRIM_CLAUSE = re.compile(r"[^，,：:]*[，,：:]?")  # the clauses app.evidence._trim cuts a long sentence into
 log = logging.getLogger(__name__)
 
 
 def sentence_texts(searcher) -> list[str]:
     """The texts Searcher.similarity embeds for the evidence rerank's sentences, every one the index holds, sorted.
 
-    app.evidence weighs a passage's sentences of at least 6 bigrams, cut to MAX_SENTENCE characters around the words
-    asked when longer (so those depend on the question and are embedded when asked). Taken here: every sentence of
-    MIN_BIGRAMS or more and at most MAX_SENTENCE characters, a few more than the rerank uses; a vector is looked up
-    by its text, so an extra one costs only its embedding.
+    app.evidence weighs a passage's sentences of at least 6 bigrams, a longer one than MAX_SENTENCE characters cut to
+    the run of clauses around the clause that best matches the question (cut_forms: each clause's run). Taken here:
+    every sentence of MIN_BIGRAMS or more, a few more than the rerank uses; a vector is looked up by its text, so an
+    extra one costs only its embedding.
     """
     out = set()
     for c in searcher.chunks:
         for s, e in sentence_spans(c.text):
             sent = c.text[s:e]
-            if len(sent) <= MAX_SENTENCE and len(bigrams(sent)) >= MIN_BIGRAMS and not is_planted(sent):
-                out.add(searcher.embedded_text(sent))
+            if len(bigrams(sent)) < MIN_BIGRAMS or is_planted(sent):
+                continue
+            for form in cut_forms(sent) if len(sent) > MAX_SENTENCE else (sent,):
+                out.add(searcher.embedded_text(form))
     return sorted(out)
+
+
+def cut_forms(sentence: str) -> set[str]:
+    """What app.evidence shows of a sentence longer than MAX_SENTENCE: _trim grows a run of clauses around the clause
+    that best matches the question, the same run whatever the question once that clause is chosen; so one form per
+    clause, found by asking _trim with that clause as the only question word (an earlier clause holding it gives
+    that clause's form instead: a form missed here is embedded when asked)."""
+    from .evidence import _trim  # the rerank's own cut, so the forms are its forms
+    from .intent import Intent
+
+    clauses = [m.group() for m in _TRIM_CLAUSE.finditer(sentence) if m.group()]
+    return {_trim(sentence, [c], Intent("general")) for c in clauses}
 
 
 def cache_key(searcher, embedder) -> str:
@@ -155,6 +172,7 @@ class SentenceFill:
             batcher.ahead = found
             self.loaded_from_file = True
             self.done.set()
+            log.info("%s：%d 句，读自 %s", READY_LOG, len(found), path)
             return
         texts = sentence_texts(searcher)
         vectors = batcher.cached_passages(texts)
@@ -170,6 +188,7 @@ class SentenceFill:
         if searcher.gen_dir == where:  # else the texts may be the next generation's: that one is filled next
             save(path, key, table)
         self.done.set()
+        log.info("%s：%d 句，其中 %d 句在提问间隙计算", READY_LOG, len(table), self.embedded)
 
     def _wait_quiet(self) -> bool:
         """Until the model has been idle for idle_s; False when stopped."""

@@ -199,3 +199,20 @@ def test_only_a_query_batcher_gets_a_fill(tiny_cfg, tmp_path):
     assert fill is batcher.filler and fill.done.wait(10)
     assert list((tiny_cfg.embedding.cache_path / "sentences").glob("sentences-*.marshal"))
     fill.stop()
+
+
+def test_a_long_sentence_is_embedded_in_every_form_the_rerank_cuts_it_to():
+    from app.citations import content_tokens
+    from app.evidence import MAX_SENTENCE, _trim
+    from app.intent import detect_intent
+    from app.sentvecs import cut_forms
+
+    long = ("推进普法工作“六个一”活动，加强互联网宗教信息服务管理，举办“法律讲座进宗教场所”活动463场，开展防诈骗宣传活动178场次，"
+            "传统文化宣讲14场次，宗教中国化走基层宣讲活动18场次，累计培训宗教界人士621名，发放宣传资料3000余份，"
+            "接受群众咨询150余人次，营造了学法尊法守法用法的良好氛围。")
+    assert len(long) > MAX_SENTENCE
+    forms = cut_forms(long)
+    assert len(forms) >= 3 and all(len(f) <= MAX_SENTENCE for f in forms)
+    for question in ("举办法律讲座多少场？", "防诈骗宣传活动开展了多少场次？", "培训宗教界人士多少名？", "发放宣传资料多少份？",
+                     "如何营造学法守法的氛围？", "市民宗局怎样加强互联网宗教信息服务管理？"):
+        assert _trim(long, content_tokens(question), detect_intent(question)) in forms, question
