@@ -145,12 +145,13 @@ def main(argv=None) -> int:
     return 0
 
 
-def fill_sentences_ahead(cfg, searcher):
+def fill_sentences_ahead(cfg, searcher, start_s: float | None = None):
     """The vectors of every report sentence, from their cache file or embedded between questions (app.sentvecs),
     so a question's evidence rerank finds them made; kept next to the model, one file per index generation."""
-    from .sentvecs import fill_ahead
+    from .sentvecs import START_S, fill_ahead
 
-    return fill_ahead(searcher.embedder, searcher, cfg.embedding.cache_path / "sentences")
+    return fill_ahead(searcher.embedder, searcher, cfg.embedding.cache_path / "sentences",
+                      START_S if start_s is None else start_s)
 
 
 if __name__ == "__main__":

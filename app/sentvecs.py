@@ -9,6 +9,7 @@ import os
 import re
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ FORMAT = 2  # of the file and of the choice of sentences: a change makes every f
 IDLE_S = 1.0  # a pass of the fill only after the model has had no question for this long
 GROUP = 8  # sentences a pass: a question arriving during one shares the cores with ~0.1 s of work at most
 CHECK_S = 5.0  # how often the fill looks whether the index moved to another generation
+START_S = 10.0  # nothing is embedded (or even chosen) this soon after the app starts serving: its first questions
 READY_LOG = "句子向量已就绪"  # the log line eval.load waits for before it measures
 _TRIM_CLAUSE = re.compile(r"[^，,：:]*[，,：:]?")  # the clauses app.evidence._trim cuts a long sentence into
 log = logging.getLogger(__name__)
@@ -119,8 +121,10 @@ class SentenceFill:
     watch(searcher) after an upload's reopen; a generation the searcher itself follows is noticed every CHECK_S.
     """
 
-    def __init__(self, batcher, cache_dir: Path, idle_s: float = IDLE_S, check_s: float = CHECK_S):
+    def __init__(self, batcher, cache_dir: Path, idle_s: float = IDLE_S, check_s: float = CHECK_S,
+                 start_s: float = START_S):
         self.batcher, self.cache_dir, self.idle_s, self.check_s = batcher, Path(cache_dir), idle_s, check_s
+        self._not_before = time.monotonic() + start_s
         self._searcher = None
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -174,6 +178,8 @@ class SentenceFill:
             self.done.set()
             log.info("%s：%d 句，读自 %s", READY_LOG, len(found), path)
             return
+        if not self._wait_quiet():  # even choosing the sentences (~0.15 CPU-s) waits: the app may be answering
+            return
         texts = sentence_texts(searcher)
         vectors = batcher.cached_passages(texts)
         batcher.ahead = table = dict(vectors)
@@ -191,12 +197,12 @@ class SentenceFill:
         log.info("%s：%d 句，其中 %d 句在提问间隙计算", READY_LOG, len(table), self.embedded)
 
     def _wait_quiet(self) -> bool:
-        """Until the model has been idle for idle_s; False when stopped."""
+        """Until start_s after the start and the model idle for idle_s; False when stopped."""
         while not self._stop.is_set():
-            quiet = self.batcher.quiet_for()
-            if quiet >= self.idle_s:
+            early, quiet = self._not_before - time.monotonic(), self.batcher.quiet_for()
+            if early <= 0 and quiet >= self.idle_s:
                 return True
-            self._stop.wait(self.idle_s - quiet if quiet else self.idle_s / 4)
+            self._stop.wait(max(early, self.idle_s - quiet if quiet else self.idle_s / 4))
         return False
 
 
@@ -208,9 +214,9 @@ def _lower_priority() -> None:
         pass
 
 
-def fill_ahead(batcher, searcher, cache_dir: Path) -> SentenceFill | None:
+def fill_ahead(batcher, searcher, cache_dir: Path, start_s: float = START_S) -> SentenceFill | None:
     """Start the fill for a QueryBatcher (None for another embedder, which keeps no passage vectors)."""
     if not hasattr(batcher, "ahead"):
         return None
-    return SentenceFill(batcher, cache_dir).start(searcher)
+    return SentenceFill(batcher, cache_dir, start_s=start_s).start(searcher)
 

@@ -337,7 +337,7 @@ def _profile_service(index: Path):
     cfg = with_overrides(load_config(), llm={"backend": "extractive"})
     searcher = open_searcher(cfg, index, build=False)  # a new query cache each time (the model is loaded once)
     searcher.search("政府信息公开", k=1)  # the app's warm-up: model loaded, first pass made
-    fill = fill_sentences_ahead(cfg, searcher)
+    fill = fill_sentences_ahead(cfg, searcher, start_s=0)  # no start to spare here
     if fill is not None:
         fill.done.wait(SENTENCES_WAIT_S)
         fill.stop()

@@ -35,7 +35,7 @@ def _served(cfg, inner):
 def _fill(searcher, batcher, cache_dir, **kw):
     from app.sentvecs import SentenceFill
 
-    fill = SentenceFill(batcher, cache_dir, **{"idle_s": 0.01, "check_s": 0.05, **kw}).start(searcher)
+    fill = SentenceFill(batcher, cache_dir, **{"idle_s": 0.01, "check_s": 0.05, "start_s": 0, **kw}).start(searcher)
     assert fill.done.wait(10)
     return fill
 
@@ -158,7 +158,7 @@ def test_the_fill_waits_while_a_question_uses_the_model(tiny_cfg, tmp_path):
     assert inner.inside.wait(5)
     from app.sentvecs import SentenceFill
 
-    fill = SentenceFill(batcher, tmp_path / "sentences", idle_s=0.05).start(searcher)
+    fill = SentenceFill(batcher, tmp_path / "sentences", idle_s=0.05, start_s=0).start(searcher)
     time.sleep(0.4)
     assert fill.embedded == inner.passages == 0 and not fill.done.is_set()  # the question has the model
     inner.release.set()
@@ -187,7 +187,7 @@ def test_an_upload_reopen_fills_the_new_generation(tiny_cfg, tiny_corpus, tmp_pa
     fill.stop()
 
 
-def test_only_a_query_batcher_gets_a_fill(tiny_cfg, tmp_path):
+def test_the_app_fills_a_query_batcher_once_it_has_started(tiny_cfg, tmp_path):
     from app.__main__ import fill_sentences_ahead
     from indexer.pipeline import build_index
     from indexer.reader import Searcher
@@ -195,8 +195,9 @@ def test_only_a_query_batcher_gets_a_fill(tiny_cfg, tmp_path):
     build_index(tiny_cfg, embedder=FakeEmbedder())
     assert fill_sentences_ahead(tiny_cfg, Searcher.open(tiny_cfg, embedder=FakeEmbedder())) is None
     searcher, batcher = _served(tiny_cfg, Counting())
-    fill = fill_sentences_ahead(tiny_cfg, searcher)
-    assert fill is batcher.filler and fill.done.wait(10)
+    fill = fill_sentences_ahead(tiny_cfg, searcher, start_s=0.5)
+    assert fill is batcher.filler and not fill.done.wait(0.3) and fill.embedded == 0  # not while the app starts
+    assert fill.done.wait(10) and fill.embedded > 0
     assert list((tiny_cfg.embedding.cache_path / "sentences").glob("sentences-*.marshal"))
     fill.stop()
 
