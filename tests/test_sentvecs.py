@@ -5,6 +5,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from tests.fakes import FakeEmbedder
 
@@ -217,3 +218,29 @@ def test_a_long_sentence_is_embedded_in_every_form_the_rerank_cuts_it_to():
     for question in ("举办法律讲座多少场？", "防诈骗宣传活动开展了多少场次？", "培训宗教界人士多少名？", "发放宣传资料多少份？",
                      "如何营造学法守法的氛围？", "市民宗局怎样加强互联网宗教信息服务管理？"):
         assert _trim(long, content_tokens(question), detect_intent(question)) in forms, question
+
+
+@pytest.mark.model
+def test_with_the_real_model_a_sentence_gets_the_same_bytes_ahead_as_in_any_rerank_pass(tmp_path, tiny_corpus):
+    """The fill embeds sentences 8 at a time by length; a question's rerank embeds its 5–16 in passes of similar
+    length (app.querybatch.length_groups): onnxruntime gives each row the same bytes either way."""
+    import random
+
+    from app.querybatch import QueryBatcher, length_groups
+    from indexer.config import load_config, with_overrides
+    from indexer.embed import load_embedder
+    from indexer.pipeline import build_index
+    from indexer.reader import Searcher
+
+    cfg = with_overrides(load_config(), corpus={"dir": str(tiny_corpus)}, index={"dir": str(tmp_path / "index")})
+    inner = load_embedder(cfg.embedding)
+    build_index(cfg, embedder=inner)
+    batcher = QueryBatcher(inner)
+    fill = _fill(Searcher.open(cfg, embedder=batcher), batcher, tmp_path / "sentences")
+    texts = sorted(batcher.ahead)
+    assert fill.embedded == len(texts) > 20
+    rng = random.Random(0)
+    for _ in range(4):
+        for group in length_groups(rng.sample(texts, 12)):
+            for text, vec in zip(group, inner.encode_passages(group)):
+                assert np.array_equal(vec, batcher.ahead[text]), text
