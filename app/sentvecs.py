@@ -207,7 +207,10 @@ class SentenceFill:
 
 
 def _lower_priority() -> None:
-    """This thread at the lowest CPU priority (Linux sets nice per thread): its share of a pass yields to questions'."""
+    """This thread at the lowest CPU priority (Linux sets nice per thread): its share of a pass yields to questions'.
+    Elsewhere the id would name a process, so nothing is changed there."""
+    if not sys.platform.startswith("linux"):
+        return
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
     except (AttributeError, OSError):

@@ -173,9 +173,13 @@ def test_an_upload_reopen_fills_the_new_generation(tiny_cfg, tiny_corpus, tmp_pa
     from app.service import Service
     from indexer.pipeline import build_index
 
+    from app.sentvecs import sentence_texts
+
     build_index(tiny_cfg, embedder=FakeEmbedder())
-    searcher, batcher = _served(tiny_cfg, Counting())
+    inner = Counting()
+    searcher, batcher = _served(tiny_cfg, inner)
     fill = _fill(searcher, batcher, tmp_path / "sentences")
+    old = set(batcher.ahead)
     svc = Service(searcher, make_generator(tiny_cfg.llm), tiny_cfg)
     new = "全年组织应急演练15次，参演群众3200人次。"
     (tiny_corpus / "d_应急局.txt").write_text(f"县应急局2023年工作总结\n一、主要做法\n{new}\n", encoding="utf-8")
@@ -185,6 +189,8 @@ def test_an_upload_reopen_fills_the_new_generation(tiny_cfg, tiny_corpus, tmp_pa
     while new not in batcher.ahead and time.monotonic() < deadline:
         time.sleep(0.02)
     assert new in batcher.ahead and fill.done.wait(10)
+    added = set(sentence_texts(svc.searcher)) - old
+    assert new in added and inner.passages == len(old) + len(added)  # the unchanged reports' vectors are kept
     fill.stop()
 
 
