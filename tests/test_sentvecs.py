@@ -250,3 +250,19 @@ def test_with_the_real_model_a_sentence_gets_the_same_bytes_ahead_as_in_any_rera
         for group in length_groups(rng.sample(texts, 12)):
             for text, vec in zip(group, inner.encode_passages(group)):
                 assert np.array_equal(vec, batcher.ahead[text]), text
+
+
+def test_the_load_run_waits_for_the_apps_sentence_vectors(tmp_path):
+    from app.sentvecs import READY_LOG
+    from eval.load import SENTENCES_READY, wait_for_sentences
+
+    assert SENTENCES_READY == READY_LOG  # eval.load does not import the app under test: the same words by hand
+    log = tmp_path / "server.log"
+    log.write_text("INFO 启动\n", encoding="utf-8")
+    assert "没有" in wait_for_sentences(tmp_path, log, 0.1)  # a checkout without app/sentvecs.py
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "sentvecs.py").write_text("", encoding="utf-8")
+    assert "未就绪" in wait_for_sentences(tmp_path, log, 0.1)
+    with log.open("a", encoding="utf-8") as f:
+        f.write(f"INFO app.sentvecs: {READY_LOG}：1679 句，读自 /x.marshal\n")
+    assert wait_for_sentences(tmp_path, log, 5) == "1679 句，读自 /x.marshal"
