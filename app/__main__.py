@@ -139,8 +139,19 @@ def main(argv=None) -> int:
         return 2
     kwargs = launch_kwargs(cfg, args.host, args.port, users)
     print(f"打开 http://{kwargs['server_name']}:{kwargs['server_port']}/ （Ctrl+C 退出）", flush=True)
-    demo.launch(**kwargs)
+    demo.launch(**kwargs, prevent_thread_lock=True)
+    fill_sentences_ahead(cfg, searcher)  # only once serving: it must not slow the start
+    demo.block_thread()
     return 0
+
+
+def fill_sentences_ahead(cfg, searcher, start_s: float | None = None):
+    """The vectors of every report sentence, from their cache file or embedded between questions (app.sentvecs),
+    so a question's evidence rerank finds them made; kept next to the model, one file per index generation."""
+    from .sentvecs import START_S, fill_ahead
+
+    return fill_ahead(searcher.embedder, searcher, cfg.embedding.cache_path / "sentences",
+                      START_S if start_s is None else start_s)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Questions arriving together are embedded together: one model pass for the queries of concurrent requests."""
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import Future
 
@@ -38,21 +40,53 @@ class QueryBatcher:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._passages: OrderedDict[str, np.ndarray] = OrderedDict()
         self.passes = 0  # model passes made for queries (how well requests were batched)
+        self.ahead: dict[str, np.ndarray] = {}  # replaced whole or added to by one filler thread; read without lock
+        self.filler = None  # the app.sentvecs.SentenceFill that fills `ahead`, when the app runs one
+        self._busy, self._quiet_since = 0, time.monotonic()
+
+    @contextlib.contextmanager
+    def _in_use(self):
+        with self._lock:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._busy -= 1
+                self._quiet_since = time.monotonic()
+
+    def quiet_for(self) -> float:
+        """Seconds since the last question used the model (0 while one does)."""
+        with self._lock:
+            return 0.0 if self._busy else time.monotonic() - self._quiet_since
+
+    def cached_passages(self, texts) -> dict:
+        """The vectors of texts already at hand (ahead or recently embedded), without marking them used."""
+        ahead = self.ahead
+        with self._lock:
+            return {t: ahead[t] if t in ahead else self._passages[t]
+                    for t in texts if t in ahead or t in self._passages}
 
     def encode_passages(self, texts, show_progress: bool = False):
         """Passages here are report sentences the answer layer weighs by meaning (Searcher.similarity); the same
         sentences come back with every question about them, so their vectors are kept like the queries'."""
         texts = list(texts)
-        with self._lock:
-            known = self._known(self._passages, texts)
-        todo = list(dict.fromkeys(t for t in texts if t not in known))
-        for group in length_groups(todo):
-            vectors = self.inner.encode_passages(group, show_progress=show_progress)
-            known.update(self._keep(self._passages, self.max_cached_passages, zip(group, vectors)))
+        ahead = self.ahead
+        with self._in_use():
+            with self._lock:
+                known = self._known(self._passages, [t for t in texts if t not in ahead])
+            known.update((t, ahead[t]) for t in texts if t in ahead)
+            todo = list(dict.fromkeys(t for t in texts if t not in known))
+            for group in length_groups(todo):
+                vectors = self.inner.encode_passages(group, show_progress=show_progress)
+                known.update(self._keep(self._passages, self.max_cached_passages, zip(group, vectors)))
         return self._stack(known, texts)
 
     def encode_queries(self, texts, show_progress: bool = False):
-        texts = list(texts)
+        with self._in_use():
+            return self._encode_queries(list(texts))
+
+    def _encode_queries(self, texts: list[str]):
         with self._lock:
             known = self._known(self._cache, texts)
             todo = list(dict.fromkeys(t for t in texts if t not in known))

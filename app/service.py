@@ -182,4 +182,7 @@ class Service:
         from indexer.reader import Searcher
 
         self.searcher = Searcher.open(self.cfg, index_dir=self.index_dir, embedder=self.embedder)
+        filler = getattr(self.embedder, "filler", None)  # app.sentvecs: the new generation's sentences next
+        if filler is not None:
+            filler.watch(self.searcher)
 

@@ -7,7 +7,8 @@ from .login import login_guard
 from .render import CSS, SCROLL_JS, parse_spans, status_line
 from .service import Service
 
-DEFAULT_CONCURRENCY = 8  # searches are fast and thread-safe; concurrent questions share one model pass (app.querybatch)
+DEFAULT_CONCURRENCY = 16  # searches are fast and thread-safe; concurrent questions share one model pass
+# (app.querybatch): with 16 at once the passes are fuller than with 8 (50 users: p95 ~6% lower, 3 alternating runs)
 WARMUP_QUERY = "政府信息公开"
 
 

@@ -3,11 +3,13 @@
 
 python3 -m eval.load --index DIR [--users 50] [--sequential 500] [--client http|gradio] [--upload FILE] [--app-dir DIR]
 python3 -m eval.load --index DIR --profile   # no server: cProfile of /ask's Service.ask over our question set
+python3 -m eval.load --index DIR --same-answers QUERIES…   # no server: /ask identical with sentence vectors ahead?
 The server is started here (python -m app --no-build --backend extractive) and stopped at the end; every phase is
 bounded in count and time. `--client http` (default): one asyncio process, one httpx client (own connection pool and
 cookie jar, own Gradio session) per user, speaking Gradio's REST API (POST /gradio_api/call/ask, then its event
 stream) — light enough that the numbers show the server. `--client gradio`: one gradio_client.Client per user in
 threads, as a browser-like client would be (heavier: on 2 cores it competes with the server for CPU).
+The phases start once the app says its report sentences' vectors are ready (app.sentvecs), as it serves from then on.
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ from pathlib import Path
 HOST = "127.0.0.1"  # never anything else: this is a load generator
 QUESTIONS = Path(__file__).resolve().parent / "data" / "questions.jsonl"
 REQUEST_TIMEOUT = 60.0
+SENTENCES_READY = "句子向量已就绪"  # app.sentvecs.READY_LOG (not imported: the app under test may be another checkout)
+SENTENCES_WAIT_S = 180.0
 
 
 def _questions() -> list[str]:
@@ -82,6 +86,21 @@ def start_server(index: Path, app_dir: Path, log: Path, users: str = "", port: i
             time.sleep(0.5)
     proc.kill()
     raise SystemExit("服务 180 秒内未就绪")
+
+
+def wait_for_sentences(app_dir: Path, log: Path, timeout_s: float) -> str:
+    """Until the app under test says its report sentences' vectors are ready (app.sentvecs: read from their file, or
+    embedded between questions on a generation's first start, ~15–30 CPU-s here), so the phases measure the app as it
+    serves from then on; the log line, "没有" for a version without them, or "未就绪" after timeout_s."""
+    if not (app_dir / "app" / "sentvecs.py").is_file():
+        return "没有（此版本不预先计算）"
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            if SENTENCES_READY in line:
+                return line.split(SENTENCES_READY, 1)[1].lstrip("：").strip()
+        time.sleep(0.5)
+    return f"{timeout_s:.0f} 秒内未就绪"
 
 
 def _cpu_s(pid: int | None = None) -> float:
@@ -308,8 +327,9 @@ def profile_asks(make_service, questions: list[str], top: int = 20) -> str:
 
 
 def _profile_service(index: Path):
-    """The app's own service over index, as `python -m app` builds it, warmed up like it; caches fresh."""
-    from app.__main__ import open_searcher
+    """The app's own service over index, as `python -m app` builds it, warmed up like it, with its report sentences'
+    vectors (app.sentvecs, from their file once made); the query caches fresh."""
+    from app.__main__ import fill_sentences_ahead, open_searcher
     from app.answer import make_generator
     from app.service import Service
     from indexer.config import load_config, with_overrides
@@ -317,7 +337,41 @@ def _profile_service(index: Path):
     cfg = with_overrides(load_config(), llm={"backend": "extractive"})
     searcher = open_searcher(cfg, index, build=False)  # a new query cache each time (the model is loaded once)
     searcher.search("政府信息公开", k=1)  # the app's warm-up: model loaded, first pass made
+    fill = fill_sentences_ahead(cfg, searcher, start_s=0)  # no start to spare here
+    if fill is not None:
+        fill.done.wait(SENTENCES_WAIT_S)
+        fill.stop()
     return Service(searcher, make_generator(cfg.llm), cfg, index_dir=index)
+
+
+def same_answers(index: Path, query_files: list[Path]) -> dict:
+    """/ask (Service.ask) over every question of query_files on a fresh service without and then with the report
+    sentences' vectors embedded ahead (app.sentvecs): both must give the same markdown and sources."""
+    from app.__main__ import open_searcher
+    from app.answer import make_generator
+    from app.service import Service
+    from indexer.config import load_config, with_overrides
+
+    questions = [json.loads(x)["query"] for f in query_files
+                 for x in Path(f).read_text(encoding="utf-8").splitlines() if x.strip()]
+
+    def answers(svc) -> tuple[list, float]:
+        out, cpu0 = [], _cpu_s()
+        for q in questions:
+            try:
+                out.append(json.dumps(svc.ask(q), ensure_ascii=False, sort_keys=True, default=str))
+            except Exception as exc:  # noqa: BLE001 - an error must be the same error both times
+                out.append(repr(exc))
+        return out, _cpu_s() - cpu0
+
+    cfg = with_overrides(load_config(), llm={"backend": "extractive"})
+    plain = Service(open_searcher(cfg, index, build=False), make_generator(cfg.llm), cfg, index_dir=index)
+    without, cpu_without = answers(plain)
+    ahead = _profile_service(index)
+    with_ahead, cpu_with = answers(ahead)
+    differ = [q for q, a, b in zip(questions, without, with_ahead) if a != b]
+    return {"questions": len(questions), "differ": differ, "cpu_without_s": round(cpu_without, 2),
+            "cpu_with_s": round(cpu_with, 2), "sentences_ahead": len(getattr(ahead.searcher.embedder, "ahead", {}))}
 
 
 def main(argv=None) -> int:
@@ -334,7 +388,13 @@ def main(argv=None) -> int:
     p.add_argument("--port", type=int, default=0, help="服务端口（默认任一空闲端口）")
     p.add_argument("--json", action="store_true")
     p.add_argument("--profile", action="store_true", help="不启动服务：在本进程内用 cProfile 跑一遍问题集的 /ask")
+    p.add_argument("--same-answers", nargs="+", type=Path, metavar="QUERIES",
+                   help="不启动服务：这些问题集的 /ask 在预先计算句子向量前后是否逐字相同")
     args = p.parse_args(argv)
+    if args.same_answers:
+        out = same_answers(args.index.resolve(), args.same_answers)
+        print(json.dumps(out, ensure_ascii=False))
+        return 1 if out["differ"] else 0
     if args.profile:
         rows = [json.loads(x) for x in QUESTIONS.read_text(encoding="utf-8").splitlines() if x.strip()]
         print(profile_asks(lambda: _profile_service(args.index.resolve()), [r["query"] for r in rows]))
@@ -349,6 +409,7 @@ def main(argv=None) -> int:
     proc, url = start_server(args.index.resolve(), args.app_dir.resolve(), log, args.auth or "", args.port)
     phases = []
     try:
+        sentences = wait_for_sentences(args.app_dir.resolve(), log, SENTENCES_WAIT_S)
         asyncio.run(_http_sequential(url, 1, questions, 60, auth))  # warm-up: model loaded, caches filled
         rss_before = rss_mb(proc.pid)
         measured(phases, proc.pid, lambda: concurrent_users(url, args.users, questions, args.client, auth, proc.pid))
@@ -364,7 +425,8 @@ def main(argv=None) -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
     result = {"url": url, "client": args.client, "cpus": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2),
-              "rss_mb_before": round(rss_before, 1), "rss_mb_after": round(rss_after, 1), "phases": phases}
+              "rss_mb_before": round(rss_before, 1), "rss_mb_after": round(rss_after, 1),
+              "sentence_vectors": sentences, "phases": phases}
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
         return 0
@@ -378,6 +440,7 @@ def main(argv=None) -> int:
         for key in ("client_setup_s", "upload_s", "upload_status", "first_errors"):
             if ph.get(key):
                 print(f"  {ph['phase']} {key}: {ph[key]}")
+    print(f"句子向量（app.sentvecs）：{sentences}")
     print(f"服务进程 RSS：开始 {result['rss_mb_before']} MB，结束 {result['rss_mb_after']} MB；"
           f"结束时 1 分钟负载 {result['loadavg_1m']}")
     return 0

@@ -193,9 +193,13 @@ class Searcher:
         if not texts:
             return []
         emb = self._get_embedder()
-        q = emb.encode_queries([searchable(query, self.cfg.parse.mask_map)])[0]
-        p = emb.encode_passages([searchable(t, self.cfg.parse.mask_map) for t in texts])
+        q = emb.encode_queries([self.embedded_text(query)])[0]
+        p = emb.encode_passages([self.embedded_text(t) for t in texts])
         return [float(x) for x in np.asarray(p, dtype=np.float32) @ np.asarray(q, dtype=np.float32)]
+
+    def embedded_text(self, text: str) -> str:
+        """What similarity gives the model for text (masked forms mapped back): the key of a vector kept for it."""
+        return searchable(text, self.cfg.parse.mask_map)
 
     def unknown_share(self, query: str) -> float:
         """Share of the query's words (two characters or more) that occur in no chunk of the index."""
