@@ -43,6 +43,7 @@ _FRAME_WORD = re.compile(r"^(?:单位|部门|我局|本局|总结|报告|提到|
                          r"全市|全县|全区|一共|几[个条件次场名人项家期份天]?|20\d\d)$")
 # 乡政府, 花山区: who is asked about (a unit's own text says 我乡), not what.
 _PLACE_WORD = re.compile(r"(?:政府|[省市县区镇乡村]|街道)$")
+_TRIM_CLAUSE = re.compile(r"[^，,：:]*[，,：:]?")
 _PARTICLES = frozenset("了的地得和与及或在是对把被将用等过着吗呢啊也都又")
 _ENUM_START = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|[（(][一二三四五六七八九十\d]+[）)]|\d+[.、]|第[一二三四五六七八九十]+部分)")
 _ENUM_INSIDE = re.compile(r"\s[（(][一二三四五六七八九十]+[）)]")
@@ -175,11 +176,16 @@ def score_sentence(sentence: str, context: str, q_tokens: Sequence[str], q_bigra
     return score
 
 
-def _trim(sentence: str, q_tokens: Sequence[str], intent: Intent) -> str:
+def trim_clauses(sentence: str) -> list[str]:
+    """The clauses trim_sentence keeps or drops (a 、 does not end one)."""
+    return [m.group() for m in _TRIM_CLAUSE.finditer(sentence) if m.group()]
+
+
+def trim_sentence(sentence: str, q_tokens: Sequence[str], intent: Intent) -> str:
     """A long sentence cut down to the run of clauses around the best-matching one."""
     if len(sentence) <= MAX_SENTENCE:
         return sentence
-    clauses = [m.group() for m in re.finditer(r"[^，,：:]*[，,：:]?", sentence) if m.group()]
+    clauses = trim_clauses(sentence)
     def clause_score(c: str) -> float:
         bonus = 0.5 if intent.kind == "count" and has_figure(c, intent.measure) else 0.0
         return _coverage(q_tokens, c) + bonus
@@ -225,7 +231,7 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
         for i, (s, sent) in enumerate(usable):
             follow = ""
             if i + 1 < len(usable) and _leads_in(sent, q_bigrams):
-                follow = _trim(usable[i + 1][1], q_tokens, intent)
+                follow = trim_sentence(usable[i + 1][1], q_tokens, intent)
             # Matched as searched (「D员」 read as 党员, 「XX传」 as 宣传), quoted as written.
             read, read_follow = plain(sent), plain(follow)
             score = score_sentence(read, plain(context), q_tokens, q_bigrams, intent, c.section_role)
@@ -235,7 +241,7 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
             in_role = intent.role is not None and c.section_role == intent.role
             cued = bool(intent.cue and re.search(intent.cue, read))
             topical = _coverage(topic_tokens, f"{read}{read_follow}") if topic_tokens else 1.0
-            shown = _trim(sent, q_tokens, intent)
+            shown = trim_sentence(sent, q_tokens, intent)
             if intent.kind == "count":
                 heading = plain(c.heading_path[-1]) if c.heading_path else ""
                 clauses = figure_clauses(read, intent.measures) + figure_clauses(read_follow, intent.measures)

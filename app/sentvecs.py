@@ -6,7 +6,6 @@ import json
 import logging
 import marshal
 import os
-import re
 import sys
 import threading
 import time
@@ -26,7 +25,6 @@ GROUP = 8  # sentences a pass: a question arriving during one shares the cores w
 CHECK_S = 5.0  # how often the fill looks whether the index moved to another generation
 START_S = 10.0  # nothing is embedded (or even chosen) this soon after the app starts serving: its first questions
 READY_LOG = "句子向量已就绪"  # the log line eval.load waits for before it measures
-_TRIM_CLAUSE = re.compile(r"[^，,：:]*[，,：:]?")  # the clauses app.evidence._trim cuts a long sentence into
 log = logging.getLogger(__name__)
 
 
@@ -50,15 +48,14 @@ def sentence_texts(searcher) -> list[str]:
 
 
 def cut_forms(sentence: str) -> set[str]:
-    """What app.evidence shows of a sentence longer than MAX_SENTENCE: _trim grows a run of clauses around the clause
+    """What app.evidence shows of a sentence longer than MAX_SENTENCE: trim_sentence grows a run of clauses around the clause
     that best matches the question, the same run whatever the question once that clause is chosen; so one form per
-    clause, found by asking _trim with that clause as the only question word (an earlier clause holding it gives
+    clause, found by asking trim_sentence with that clause as the only question word (an earlier clause holding it gives
     that clause's form instead: a form missed here is embedded when asked)."""
-    from .evidence import _trim  # the rerank's own cut, so the forms are its forms
+    from .evidence import trim_clauses, trim_sentence  # the rerank's own cut, so the forms are its forms
     from .intent import Intent
 
-    clauses = [m.group() for m in _TRIM_CLAUSE.finditer(sentence) if m.group()]
-    return {_trim(sentence, [c], Intent("general")) for c in clauses}
+    return {trim_sentence(sentence, [c], Intent("general")) for c in trim_clauses(sentence)}
 
 
 def cache_key(searcher, embedder) -> str:

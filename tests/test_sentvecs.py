@@ -99,7 +99,7 @@ def test_the_file_is_keyed_by_generation_and_model_and_replaced_with_the_generat
     other = Counting()
     other.runtime = "onnx-int8"  # the same model name run another way gives other vectors
     assert key != cache_key(searcher, QueryBatcher(other)) != cache_key(searcher, QueryBatcher(Counting("another")))
-    old = _fill(searcher, batcher, cache)
+    _fill(searcher, batcher, cache)
     (old_file,) = cache.iterdir()
     assert load(old_file, key, batcher.dim) is not None
     assert load(old_file, "another", batcher.dim) is None and load(old_file, key, batcher.dim + 1) is None
@@ -211,7 +211,7 @@ def test_the_app_fills_a_query_batcher_once_it_has_started(tiny_cfg, tmp_path):
 
 def test_a_long_sentence_is_embedded_in_every_form_the_rerank_cuts_it_to():
     from app.citations import content_tokens
-    from app.evidence import MAX_SENTENCE, _trim
+    from app.evidence import MAX_SENTENCE, trim_sentence
     from app.intent import detect_intent
     from app.sentvecs import cut_forms
 
@@ -223,7 +223,7 @@ def test_a_long_sentence_is_embedded_in_every_form_the_rerank_cuts_it_to():
     assert len(forms) >= 3 and all(len(f) <= MAX_SENTENCE for f in forms)
     for question in ("举办法律讲座多少场？", "防诈骗宣传活动开展了多少场次？", "培训宗教界人士多少名？", "发放宣传资料多少份？",
                      "如何营造学法守法的氛围？", "市民宗局怎样加强互联网宗教信息服务管理？"):
-        assert _trim(long, content_tokens(question), detect_intent(question)) in forms, question
+        assert trim_sentence(long, content_tokens(question), detect_intent(question)) in forms, question
 
 
 @pytest.mark.model
