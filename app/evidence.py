@@ -9,7 +9,7 @@ from indexer.models import Hit
 
 from .citations import MEASURES, bigrams, content_tokens, cut, numbers, sentence_spans
 from .intent import NEGATED_ANSWER, Intent, detect_intent
-from .units import flatten, resolve_units, without_units
+from .units import flatten, resolve_units, unit_topics, without_units
 from .safety import is_planted
 
 MAX_SENTENCE = 120  # longer sentences are cut to the clauses around the best match
@@ -217,11 +217,14 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
     q_bigrams = bigrams(asking)
     named = set(flatten(resolve_units(question, {h.chunk.unit for h in passages})[0]))
     topic = without_units(asking, {*named, *asked})
-    topic_tokens = [t for t in content_tokens(topic) if not _FRAME_WORD.search(t)]
-    keys = _key_words(topic_tokens, signals.idf, topic) if intent.kind == "count" or intent.per_unit else ()
+    topic_tokens, keys = _topic_words(topic, intent, signals.idf)
+    # 「区数据局局长和市机关事务管理局的每位局领导分别……」: each unit is judged on what is asked of it
+    own = {u: _topic_words(t, intent, signals.idf)
+           for u, t in unit_topics(asking, {*(h.chunk.unit for h in passages), *asked}).items()}
     out = []
     for n, hit in enumerate(passages, 1):
         c = hit.chunk
+        tokens, keys_c = own.get(c.unit, (topic_tokens, keys))
         context = " ".join([c.report_title, c.unit, *c.heading_path])
         other_unit = bool(named) and c.unit not in named
         text = c.text
@@ -240,26 +243,26 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
                 score -= OTHER_UNIT_PENALTY
             in_role = intent.role is not None and c.section_role == intent.role
             cued = bool(intent.cue and re.search(intent.cue, read))
-            topical = _coverage(topic_tokens, f"{read}{read_follow}") if topic_tokens else 1.0
+            topical = _coverage(tokens, f"{read}{read_follow}") if tokens else 1.0
             shown = trim_sentence(sent, q_tokens, intent)
             if intent.kind == "count":
                 heading = plain(c.heading_path[-1]) if c.heading_path else ""
                 clauses = figure_clauses(read, intent.measures) + figure_clauses(read_follow, intent.measures)
-                topical = clause_cover(clauses, heading, topic_tokens)
+                topical = clause_cover(clauses, heading, tokens)
                 if signals.idf:
                     # 「机构领导多少条」: the figure whose clause holds the rare words asked (机构领导6条), not the
                     # total beside it that shares only the common ones (主动公开政务信息103条).
-                    score += FIGURE_IDF_WEIGHT * clause_cover(clauses, heading, topic_tokens, signals.idf)
-                on_key = not keys or any(k in f"{read}{read_follow}{heading}" for k in keys)
+                    score += FIGURE_IDF_WEIGHT * clause_cover(clauses, heading, tokens, signals.idf)
+                on_key = not keys_c or any(k in f"{read}{read_follow}{heading}" for k in keys_c)
             elif intent.negated:
-                on_key = denies(plain(f"{shown}{follow}"), keys)  # the denial is in what is read
+                on_key = denies(plain(f"{shown}{follow}"), keys_c)  # the denial is in what is read
             else:  # a 「哪些单位」 line names what was asked, not only the words around it (发挥…作用 for 法律顾问)
-                on_key = not keys or any(k in plain(f"{shown}{follow}") for k in keys)
+                on_key = not keys_c or any(k in plain(f"{shown}{follow}") for k in keys_c)
             # Judged where a unit is named, its own text must say it (「县司法局有没有设立专区」), and for each unit of a
             # 「哪些单位」 list; a question about any unit (「有没有……的做法」) is mostly asked in other words and is left
             # to the similarity check.
-            telling = (_coverage(topic_tokens, f"{read}{read_follow}", signals.idf)
-                       if signals.idf and topic_tokens and (named or asked or intent.per_unit) else None)
+            telling = (_coverage(tokens, f"{read}{read_follow}", signals.idf)
+                       if signals.idf and tokens and (named or asked or intent.per_unit) else None)
             out.append(Candidate(n, shown, score, c.report_id, s, in_role, cued, follow,
                                  topical, c.unit or c.report_title, c.chunk_id, base=score, telling=telling,
                                  on_key=on_key))
@@ -267,6 +270,12 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
     if out and answers(intent, out[0]):
         return intent, out  # the wording already answers: meaning is weighed (one embedding a sentence) only where not
     return intent, rerank(out, signals.similarity)
+
+
+def _topic_words(topic: str, intent: Intent, idf: Callable[[str], float] | None) -> tuple[list[str], tuple[str, ...]]:
+    """The topic's words (frame words left out) and, for a figure or a 「哪些单位」 list, its key words."""
+    tokens = [t for t in content_tokens(topic) if not _FRAME_WORD.search(t)]
+    return tokens, (_key_words(tokens, idf, topic) if intent.kind == "count" or intent.per_unit else ())
 
 
 def denies(text: str, keys: Sequence[str]) -> bool:

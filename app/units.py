@@ -87,8 +87,28 @@ def resolve_units(question: str, known: Iterable[str]) -> tuple[list[list[str]],
 
     A group holds several units when the name is ambiguous (数据资源管理局 → 市… and 区…).
     """
-    groups, unknown, _ = _resolve(question, known)
-    return groups, unknown
+    placed, unknown, _ = _resolve(question, known)
+    return [g for _, g in placed], unknown
+
+
+def unit_topics(question: str, known: Iterable[str]) -> dict[str, str]:
+    """「A……和B……分别……」: what is asked of each unit named, units taken out — the words after it up to the next unit,
+    with what all share (before the first, and from 分别 on). 「区数据局局长和市机关事务管理局的每位局领导分别联系帮扶几户」:
+    局长 is asked of the one, 每位局领导 of the other. {} where fewer than two units are named."""
+    placed, _, spans = _resolve(question, known)
+    if len(placed) < 2:
+        return {}
+    ends = dict(spans)
+    tail = question.find("分别", ends.get(placed[-1][0], 0))
+    tail = tail if tail >= 0 else len(question)
+    head, rest = question[:placed[0][0]], question[tail:]
+    out = {}
+    for i, (at, group) in enumerate(placed):
+        stop = placed[i + 1][0] if i + 1 < len(placed) else tail
+        own = question[ends.get(at, at):stop].strip("和与及、，, ")
+        for u in group:
+            out.setdefault(u, without_units(f"{head}{own}{rest}", known))
+    return out
 
 
 def without_units(question: str, known: Iterable[str]) -> str:
@@ -109,7 +129,7 @@ def first_mention(text: str, known: Iterable[str]) -> str | None:
     return text[s:e]
 
 
-def _resolve(question: str, known: Iterable[str]) -> tuple[list[list[str]], list[str], list[tuple[int, int]]]:
+def _resolve(question: str, known: Iterable[str]) -> tuple[list[tuple[int, list[str]]], list[str], list[tuple[int, int]]]:
     # A one-character unit (乡) would be found in every 城乡/乡村: such units are named only through a longer mention.
     # Longest first; ties by name, so an ambiguous name lists its units in the same order on every run.
     known = set(known)
@@ -180,10 +200,10 @@ def _resolve(question: str, known: Iterable[str]) -> tuple[list[list[str]], list
                 groups.append((m.start() - n, list(dict.fromkeys(hits))))
                 break
     groups.sort(key=lambda g: g[0])
-    out: list[list[str]] = []
-    for _, g in groups:
-        if g not in out:
-            out.append(g)
+    out: list[tuple[int, list[str]]] = []  # where each unit is first named, and the index units it may mean
+    for at, g in groups:
+        if all(g != g2 for _, g2 in out):
+            out.append((at, g))
     return out, unknown, spans
 
 

@@ -88,3 +88,16 @@ def test_detect_intent_shapes(question, kind, per_unit, yesno):
 def test_an_ambiguous_name_lists_its_units_in_one_order_whatever_the_index_order():
     units = ["市粮食和物资储备局", "县发改委（粮储局）", "市统计局"]
     assert resolve_units("粮储局的情况", units) == resolve_units("粮储局的情况", units[::-1])
+
+
+def test_each_unit_of_a_respectively_question_is_asked_its_own_words():
+    from app.units import unit_topics
+
+    known = ["区数据资源管理局", "市机关事务管理局", "县税务局", "县司法局"]
+    topics = unit_topics("区数据局局长和市机关事务管理局的每位局领导分别联系帮扶几户群众？", known)
+    assert "局长" in topics["区数据资源管理局"] and "每位局领导" not in topics["区数据资源管理局"]
+    assert "每位局领导" in topics["市机关事务管理局"] and "局长和" not in topics["市机关事务管理局"]
+    assert all("分别联系帮扶几户群众" in t for t in topics.values())  # what both are asked
+    same = unit_topics("2023年县税务局和县司法局分别主动公开了多少条信息？", known)
+    assert same["县税务局"] == same["县司法局"] == "2023年分别主动公开了多少条信息？"
+    assert unit_topics("县税务局主动公开了多少条", known) == {}
