@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from .intent import LEAD_IN
-from .units import first_mention
+from .intent import LEAD_IN, detect_intent
+from .units import first_mention, without_units
 
 FOLLOWUP_STARTS = ("那么", "那", "这个", "这些", "这", "它们", "它的", "它", "该", "其", "他们的", "他们", "此外", "另外", "还有")
 SHORT_QUESTION = 12  # characters; a question this short with no entity of its own leans on the previous one
@@ -30,7 +30,10 @@ def is_followup(question: str, known_units: Iterable[str] = ()) -> bool:
     q = _clean(question)
     if find_entity(q, known_units):
         return False
-    return q.startswith(FOLLOWUP_STARTS) or len(re.sub(r"[？?。！!\s]", "", q)) <= SHORT_QUESTION
+    if q.startswith(FOLLOWUP_STARTS):
+        return True
+    # 「哪些单位开展过在线访谈？」 is short but asks across units: it leans on no earlier one
+    return len(re.sub(r"[？?。！!\s]", "", q)) <= SHORT_QUESTION and not detect_intent(q).per_unit
 
 
 def _strip_pronoun(question: str) -> str:
@@ -82,7 +85,8 @@ def rewrite_followup(
     if not is_followup(question, known_units):
         return question
     entity = None
-    for prev_q, prev_a in reversed(history):
+    across = detect_intent(question).per_unit  # 「那各单位呢？」 carries the topic along, never one unit
+    for prev_q, prev_a in ([] if across else reversed(history)):
         entity = find_entity(prev_q, known_units)
         if entity:
             break
@@ -99,4 +103,6 @@ def rewrite_followup(
         return f"{entity}{rest}" if rest else entity
     # No unit anywhere: carry the previous question's topic along.
     prev = re.sub(r"[？?。！!]+$", "", _clean(history[-1][0]))
+    if across:
+        prev = without_units(prev, known_units)
     return f"{prev}，{rest}" if rest else prev

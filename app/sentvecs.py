@@ -48,10 +48,10 @@ def sentence_texts(searcher) -> list[str]:
 
 
 def cut_forms(sentence: str) -> set[str]:
-    """What app.evidence shows of a sentence longer than MAX_SENTENCE: trim_sentence grows a run of clauses around the clause
-    that best matches the question, the same run whatever the question once that clause is chosen; so one form per
-    clause, found by asking trim_sentence with that clause as the only question word (an earlier clause holding it gives
-    that clause's form instead: a form missed here is embedded when asked)."""
+    """What app.evidence shows of a sentence longer than MAX_SENTENCE: trim_sentence grows a run of clauses around the
+    clause that best matches the question, the same run whatever the question once that clause is chosen; so one form
+    per clause, found by asking trim_sentence with that clause as the only question word (an earlier clause holding it
+    gives that clause's form instead: a form missed here is embedded when asked)."""
     from .evidence import trim_clauses, trim_sentence  # the rerank's own cut, so the forms are its forms
     from .intent import Intent
 

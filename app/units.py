@@ -129,7 +129,10 @@ def first_mention(text: str, known: Iterable[str]) -> str | None:
     return text[s:e]
 
 
-def _resolve(question: str, known: Iterable[str]) -> tuple[list[tuple[int, list[str]]], list[str], list[tuple[int, int]]]:
+Placed = list[tuple[int, list[str]]]  # where each unit is first named, and the index units it may mean
+
+
+def _resolve(question: str, known: Iterable[str]) -> tuple[Placed, list[str], list[tuple[int, int]]]:
     # A one-character unit (乡) would be found in every 城乡/乡村: such units are named only through a longer mention.
     # Longest first; ties by name, so an ambiguous name lists its units in the same order on every run.
     known = set(known)
@@ -151,7 +154,8 @@ def _resolve(question: str, known: Iterable[str]) -> tuple[list[tuple[int, list[
     # 「乡里」 as people say it: no organ word ends it, so it is looked for as it stands.
     for seat in sorted((x for x in seats if x.endswith("里")), key=lambda x: (-len(x), x)):
         for m in re.finditer(re.escape(seat), question):
-            if question[m.start() - 1:m.start()] != "城" and not any(m.start() < e2 and s2 < m.end() for s2, e2 in spans):
+            overlaps = any(m.start() < e2 and s2 < m.end() for s2, e2 in spans)
+            if question[m.start() - 1:m.start()] != "城" and not overlaps:
                 spans.append(m.span())
                 groups.append((m.start(), [seats[seat]]))
     unknown = []
@@ -200,7 +204,7 @@ def _resolve(question: str, known: Iterable[str]) -> tuple[list[tuple[int, list[
                 groups.append((m.start() - n, list(dict.fromkeys(hits))))
                 break
     groups.sort(key=lambda g: g[0])
-    out: list[tuple[int, list[str]]] = []  # where each unit is first named, and the index units it may mean
+    out: Placed = []
     for at, g in groups:
         if all(g != g2 for _, g2 in out):
             out.append((at, g))

@@ -78,3 +78,11 @@ def test_a_unit_named_by_its_short_form_is_a_new_unit_not_a_follow_up():
     h = [("县税务局存在哪些问题？", "……[1]。")]
     assert find_entity("那人社局呢？", known) == "人社局"
     assert rewrite_followup("那人社局呢？", h, known) == "人社局存在哪些问题？"
+
+
+def test_a_question_across_units_never_takes_the_previous_unit():
+    h = [("市重点工程处有没有用卡通动漫解读政策？", "有。[1]")]
+    assert rewrite_followup("哪些单位开展过在线访谈？", h) == "哪些单位开展过在线访谈？"  # short, but about every unit
+    assert not is_followup("哪些单位开展过在线访谈？")
+    h = [("市重点工程处有没有用卡通动漫解读政策？", "有。[1]")]
+    assert rewrite_followup("那各单位呢？", h, ["市重点工程处"]) == "有没有用卡通动漫解读政策，各单位呢？"  # the topic only

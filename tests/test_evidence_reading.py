@@ -1,4 +1,4 @@
-"""Evidence reads reports as searched (masks mapped back), counts in Chinese numerals, terms, meaning that stands out."""
+"""Evidence reads reports as searched (masks mapped back), counts in Chinese numerals, terms, meaning standing out."""
 from __future__ import annotations
 
 import functools
