@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 
@@ -177,10 +178,13 @@ HOLDOUT3 = DEFAULT_QUESTIONS.parent / "answers_holdout3.jsonl"
 # A fourth, written after the third was read for fixes (60 questions).
 HOLDOUT4 = DEFAULT_QUESTIONS.parent / "answers_holdout4.jsonl"
 MIN_PER_TYPE = {HOLDOUT: 10, DEV: 10, HOLDOUT2: 7, HOLDOUT3: 8, HOLDOUT4: 8}
+# 「有没有……的做法？」 asked of the whole corpus, naming no unit: 20 yes (paraphrase_plus), 20 no (no_answer, units []).
+OPEN_YESNO = DEFAULT_QUESTIONS.parent / "answers_open_yesno.jsonl"
+KINDS = {OPEN_YESNO: {("paraphrase_plus", "yes"): 20, ("no_answer", "no"): 20}}
 
 
-@pytest.fixture(scope="module", params=[HOLDOUT, DEV, HOLDOUT2, HOLDOUT3, HOLDOUT4],
-                ids=["holdout", "dev", "holdout2", "holdout3", "holdout4"])
+@pytest.fixture(scope="module", params=[HOLDOUT, DEV, HOLDOUT2, HOLDOUT3, HOLDOUT4, OPEN_YESNO],
+                ids=["holdout", "dev", "holdout2", "holdout3", "holdout4", "open_yesno"])
 def answer_set(request):
     questions, errors = parse_lines(request.param.read_text(encoding="utf-8").splitlines())
     assert errors == []
@@ -191,6 +195,11 @@ def test_answer_set_is_valid_without_warnings(answer_set, request):
     corpus = load_corpus(DEFAULT_CORPUS)
     assert validate(answer_set, corpus) == []
     assert warnings(answer_set, corpus) == []
+    kinds = KINDS.get(request.node.callspec.params["answer_set"])
+    if kinds:
+        assert Counter((q["type"], q.get("expect")) for q in answer_set) == kinds
+        assert all(q["units"] == [] for q in answer_set if q["type"] == "no_answer")
+        return
     counts = {t: sum(q["type"] == t for q in answer_set) for t in UNIT_TYPES}
     assert all(n >= MIN_PER_TYPE[request.node.callspec.params["answer_set"]] for n in counts.values()), counts
     assert {q["expect"] for q in answer_set if q["type"] == "yesno"} == {"yes", "no"}
@@ -248,8 +257,9 @@ def test_dev_set_repeats_no_query_of_the_other_sets():
 
 @pytest.mark.parametrize("later, earlier", [(HOLDOUT2, (DEFAULT_QUESTIONS, HOLDOUT, DEV)),
                                              (HOLDOUT3, (DEFAULT_QUESTIONS, HOLDOUT, DEV, HOLDOUT2)),
-                                             (HOLDOUT4, (DEFAULT_QUESTIONS, HOLDOUT, DEV, HOLDOUT2, HOLDOUT3))],
-                         ids=["holdout2", "holdout3", "holdout4"])
+                                             (HOLDOUT4, (DEFAULT_QUESTIONS, HOLDOUT, DEV, HOLDOUT2, HOLDOUT3)),
+                                             (OPEN_YESNO, (DEFAULT_QUESTIONS, HOLDOUT, DEV, HOLDOUT2, HOLDOUT3, HOLDOUT4))],
+                         ids=["holdout2", "holdout3", "holdout4", "open_yesno"])
 def test_a_later_holdout_repeats_no_query_of_the_earlier_sets(later, earlier):
     def queries(path):
         return {q["query"] for q in parse_lines(path.read_text(encoding="utf-8").splitlines())[0]}
