@@ -258,11 +258,12 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
                 on_key = denies(plain(f"{shown}{follow}"), keys_c)  # the denial is in what is read
             else:  # a 「哪些单位」 line names what was asked, not only the words around it (发挥…作用 for 法律顾问)
                 on_key = not keys_c or any(k in plain(f"{shown}{follow}") for k in keys_c)
-            # Judged where a unit is named, its own text must say it (「县司法局有没有设立专区」), and for each unit of a
-            # 「哪些单位」 list; a question about any unit (「有没有……的做法」) is mostly asked in other words and is left
-            # to the similarity check.
+            # Judged where a unit is named, its own text must say it (「县司法局有没有设立专区」), for each unit of a
+            # 「哪些单位」 list, and for a 「有没有」 about any unit: sharing only common words (政务服务, 群众) is no 「有」
+            # (answers_open_yesno.jsonl: 3 of 20 absent practices were answered 「有」 so); other words are left to
+            # the similarity check.
             telling = (_coverage(tokens, f"{read}{read_follow}", signals.idf)
-                       if signals.idf and tokens and (named or asked or intent.per_unit) else None)
+                       if signals.idf and tokens and (named or asked or intent.per_unit or intent.yesno) else None)
             out.append(Candidate(n, shown, score, c.report_id, s, in_role, cued, follow,
                                  topical, c.unit or c.report_title, c.chunk_id, base=score, telling=telling,
                                  on_key=on_key))

@@ -217,7 +217,9 @@ def _unit_tail(run: str) -> str | None:
     Only an organ after a level (县…局) or a place inside a place (…市…区) counts: 政务公开专区 is no unit.
     """
     run = _QUESTION_WORD.split(run)[-1]  # 「市统计局是否对县区统计局…」: no name reaches back over 是否对
-    m = (re.search(r"(?:XX|[\u4e00-\u9fff]{0,4}?)(?:省|市|县|区|镇|乡)[\u4e00-\u9fffX]{1,12}?" + _ORGAN + "$", run)
+    # 社区, 小区, 辖区 are no district: 「在社区里建微型消防站」 names no unit
+    m = (re.search(r"(?:XX|[\u4e00-\u9fff]{0,4}?)(?:省|市|县|(?<![社小辖景片校街])区|镇|乡)[\u4e00-\u9fffX]{1,12}?" + _ORGAN + "$",
+                   run)
          or re.search(r"[\u4e00-\u9fff]{2,4}(?:省|市|县)[\u4e00-\u9fff]{2,4}(?:市|县|区|镇|乡)$", run)
          or re.search(r"XX(?:街道|镇|乡)$", run))  # a masked place name
     cand = m.group() if m else ""

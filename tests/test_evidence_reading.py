@@ -108,3 +108,16 @@ def test_a_yes_on_meaning_alone_says_the_reports_words_differ():
     assert not state.not_found and state.markdown.startswith(YES_BY_MEANING) and "卡通动漫" in state.markdown
     worded = answer("市重点工程处有没有用卡通动漫解读政策？", searcher, ExtractiveGenerator(), searcher.cfg)
     assert not worded.not_found and worded.markdown.startswith("有。")  # its own words say it
+
+
+def test_a_yes_no_about_no_unit_needs_the_telling_words_too():
+    # 「有没有微型消防站」: a sentence sharing only the common words (政务, 服务, 群众) is no 「有」, whoever wrote it
+    common = make_chunk("r-c", "镇2023年度政务公开工作总结", "XX镇", "一、工作", "做法与成效",
+                        "将政务专区与政务服务大厅合并建设，主动为前来办事的群众提供便利快捷的政务服务。")
+    table = {"政务": 0.2, "服务": 0.5, "群众": 0.6, "大厅": 2.0, "延时": 6.0, "办事": 1.0}
+    signals = Signals(idf=lambda t: table.get(t, 9.0))
+    question = "有没有让群众在大厅延时办事的做法？"
+    assert evidence(question, hits_for([common]), (), signals) is None
+    told = make_chunk("r-d", "市数据资源管理局2023年工作总结", "市数据资源管理局", "一、工作", "做法与成效",
+                      "开展延时服务专项行动，群众下班后也能到大厅办事。")
+    assert evidence(question, hits_for([told]), (), signals) is not None

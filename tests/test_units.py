@@ -34,6 +34,7 @@ KNOWN = ["市人力资源和社会保障局", "县税务局", "县司法局", "�
     ("乡政府2023年收到了多少件依申请公开？", [["乡"]], []),  # …but 乡政府 is the unit filed as 乡
     ("乡里有没有设政务公开AB岗？", [["乡"]], []),  # and so is 乡里, as people say it
     ("城乡里的公共服务有哪些", [], []),
+    ("有没有在社区里建微型消防站的做法？", [], []),  # 社区 is no district, a 站 no unit
     # 「管理局」 alone names no unit: 县市场监督管理局 is not 市应急管理局 or 市数据资源管理局.
     ("县市场监督管理局去年受理了多少件依申请公开？", [], ["县市场监督管理局"]),
     ("哪些单位在总结里提到县政府的部署", [], []),  # a report without a unit (「」) is no seat: 里 and 政府 name nobody
