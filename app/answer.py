@@ -43,7 +43,7 @@ from indexer.searchtext import searchable
 
 from .backends import Generator, make_generator
 from .backends.extractive import LIST_UNITS
-from .evidence import Signals, closest, evidence
+from .evidence import Candidate, Signals, closest, evidence
 from .citations import (MIN_BIGRAMS, MIN_SUPPORT, NOT_FOUND_PREFIX, bigrams, escape_markdown, join_sentences,
                         sentence_spans, split_answer, strip_markers, support, verify)
 from .compose import join_lines, labelled_markdown
@@ -58,10 +58,10 @@ __all__ = ["AnswerState", "Generator", "answer", "answer_stream", "make_generato
 
 RELATED_SHOWN = 3
 LIST_PASSAGES = 12  # a 「哪些单位」 question reads the best passage of this many reports, or more where they answer
-YES_BY_MEANING = "有（资料的说法与问题用词不同，请核对原文）。"
 LIST_POOL = 150  # …found among this many passages of the whole corpus
 LIST_READ = 3  # the best passages of each of those reports that are read for its line (2 missed 2 lines of 36)
 LIST_EVIDENCE = LIST_UNITS  # at most this many reports whose passage holds an answering sentence: all get a line
+YES_BY_MEANING = "有（资料的说法与问题用词不同，请核对原文）。"  # a 「有」 resting on meaning alone (evidence.by_meaning)
 SNIPPET_CHARS = 80
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -277,7 +277,7 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
 
     signals = signals_for(searcher, similarity)
 
-    said: list = []  # the evidence each answer rests on
+    said: list[Candidate | None] = []  # the evidence each answer rests on
     if found and groups:
         # Evidence, not scores: does the asked unit's own text hold a sentence that answers the question?
         kept = []
