@@ -5,6 +5,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from indexer.tokenize import loaded_jieba
+
 MIN_SUPPORT = 0.4  # share of a sentence's character bigrams found in the passage to keep a citation
 STRONG_SUPPORT = 0.6  # an uncited sentence gets a citation only above this
 MIN_BIGRAMS = 4  # shorter sentences ("综上：") are left alone: too short to judge
@@ -71,17 +73,9 @@ def bigrams(text: str) -> frozenset[str]:
     return frozenset(chars[i] + chars[i + 1] for i in range(len(chars) - 1))
 
 
-@lru_cache(maxsize=1)
-def _jieba():
-    import jieba
-
-    jieba.setLogLevel(60)
-    return jieba
-
-
 def cut(text: str) -> list[str]:
     """The words of text as the tokenizer cuts them, none left out (content_tokens keeps those that carry meaning)."""
-    return _jieba().lcut(strip_markers(text))
+    return loaded_jieba().lcut(strip_markers(text))
 
 
 def content_tokens(text: str) -> list[str]:

@@ -15,7 +15,9 @@ _lock = threading.Lock()
 _ready = False
 
 
-def _jieba():
+def loaded_jieba():
+    """jieba with its default dictionary loaded once (from indexer.jiebadict's faster cache): every jieba user calls
+    this, so whichever comes first pays the one load."""
     global _ready
     import jieba
 
@@ -36,7 +38,7 @@ def normalise(text: str) -> str:
 
 
 def tokenize_batch(texts: list[str]) -> list[list[str]]:
-    jieba = _jieba()
+    jieba = loaded_jieba()
     out = []
     for text in texts:
         toks = []

@@ -10,6 +10,7 @@ from app.citations import MEASURES
 from indexer.metadata import TOPICS
 from indexer.roles import heading_roles
 from indexer.searchtext import searchable
+from indexer.tokenize import loaded_jieba
 
 MIN_PEERS = 3  # fewer reports of the draft's topic than this: compare with the whole corpus instead
 MIN_ITEM_PEERS = 5  # recurring wordings are learned only from at least this many reports of the topic
@@ -51,16 +52,9 @@ class Item:
     figure_share: float
 
 
-def _jieba():
-    import jieba
-
-    jieba.setLogLevel(60)
-    return jieba
-
-
 def terms_of(search_text: str) -> frozenset[str]:
     """Candidate item wordings of a text: runs of 1–3 adjacent jieba words, 3–8 Chinese characters, clean edges."""
-    toks = _jieba().lcut(search_text)
+    toks = loaded_jieba().lcut(search_text)
     out = set()
     for n in (1, 2, 3):
         for i in range(len(toks) - n + 1):
