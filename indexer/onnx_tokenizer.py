@@ -39,8 +39,7 @@ class UnigramTokenizer:
         if not supported(spec):
             raise ValueError("tokenizer layout not reproduced by UnigramTokenizer")
         if pieces is None:
-            pieces = [piece for piece, _ in spec["model"]["vocab"]]
-            scores = [float(score) for _, score in spec["model"]["vocab"]]
+            pieces, scores = _vocab(spec)
         self._ids = {piece: i for i, piece in enumerate(pieces)}
         self._scores = scores
         self._unk = int(spec["model"]["unk_id"])
@@ -115,6 +114,12 @@ class UnigramTokenizer:
         return out[::-1]
 
 
+def _vocab(spec: dict) -> tuple[list[str], list[float]]:
+    """The pieces and scores of a tokenizer.json's unigram vocab."""
+    vocab = spec["model"]["vocab"]
+    return [piece for piece, _ in vocab], [float(score) for _, score in vocab]
+
+
 def cached_unigram(path: Path, read_json=None) -> UnigramTokenizer | None:
     """The UnigramTokenizer of tokenizer.json at path, or None for a layout it does not reproduce.
 
@@ -133,8 +138,7 @@ def cached_unigram(path: Path, read_json=None) -> UnigramTokenizer | None:
     spec = (read_json or (lambda p: json.loads(p.read_text(encoding="utf-8"))))(path)
     if not supported(spec):
         return None
-    pieces = [piece for piece, _ in spec["model"]["vocab"]]
-    scores = [float(score) for _, score in spec["model"]["vocab"]]
+    pieces, scores = _vocab(spec)
     rest = json.dumps({**spec, "model": {**spec["model"], "vocab": []}}, ensure_ascii=False)
     del spec
     tok = UnigramTokenizer(json.loads(rest), pieces, scores)
