@@ -30,7 +30,6 @@ citation check → drop planted or unasked-unit sentences → labelled layout.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -39,7 +38,6 @@ from dataclasses import dataclass, field
 from indexer.config import Config
 from indexer.errors import QueryError
 from indexer.models import Filters, Hit
-from indexer.searchtext import searchable
 
 from .backends import Generator, make_generator
 from .backends.extractive import LIST_UNITS
@@ -204,7 +202,7 @@ def retrieve(plan: Plan, searcher, cfg: Config,
 
 def signals_for(searcher, similarity=None) -> Signals:
     """What the evidence check knows of this index: word rarity, its mask map, and (for one question) meaning."""
-    return Signals(similarity, idf(searcher), functools.partial(searchable, mask_map=searcher.cfg.parse.mask_map))
+    return Signals(similarity, idf(searcher), searcher.embedded_text)
 
 
 def list_passages(question: str, hits: Sequence[Hit], signals: Signals | None = None) -> tuple[list[Hit], int]:

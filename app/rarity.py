@@ -6,8 +6,6 @@ import weakref
 from collections.abc import Callable
 from functools import lru_cache
 
-from indexer.searchtext import searchable
-
 _BY_SEARCHER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -19,7 +17,7 @@ def idf(searcher) -> Callable[[str], float]:
     """
     f = _BY_SEARCHER.get(searcher)
     if f is None:
-        texts = [searchable(c.text, searcher.cfg.parse.mask_map) for c in searcher.chunks]  # as the evidence reads them
+        texts = [searcher.embedded_text(c.text) for c in searcher.chunks]  # as the evidence reads them
 
         @lru_cache(maxsize=8192)
         def f(token: str) -> float:

@@ -33,6 +33,9 @@ class SearcherProtocol(Protocol):
     def similarity(self, query: str, texts: list[str]) -> list[float]:
         """Cosine-like closeness of the query to each text."""
 
+    def embedded_text(self, text: str) -> str:
+        """text as this index searches and embeds it (masked forms mapped back)."""
+
     def unknown_share(self, query: str) -> float:
         """Share of the query's words (two characters or more) that occur in no chunk."""
 

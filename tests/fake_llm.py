@@ -8,6 +8,7 @@ from app.citations import bigrams
 from indexer.config import Config, load_config
 from indexer.errors import QueryError
 from indexer.models import Chunk, Filters, Hit
+from indexer.searchtext import searchable
 
 
 class ScriptedLLM:
@@ -79,6 +80,10 @@ class FakeSearcher:
         files = sorted({c.source_file for c in self.chunks})
         self.manifest = {"settings": {"model": "fake"}, "dim": 0, "files": {f: "" for f in files},
                          "counts": {"reports": len({c.report_id for c in self.chunks}), "chunks": len(self.chunks)}}
+
+    def embedded_text(self, text: str) -> str:
+        """text with the config's masked forms mapped back, as the real Searcher gives it."""
+        return searchable(text, self.cfg.parse.mask_map)
 
     def unknown_share(self, query: str) -> float:
         """Share of the query's words (two characters or more) found in no chunk's text."""
