@@ -34,9 +34,10 @@ SENTENCES_READY = "句子向量已就绪"  # app.sentvecs.READY_LOG (not importe
 SENTENCES_WAIT_S = 180.0
 
 
-def _questions() -> list[str]:
-    rows = [json.loads(x) for x in QUESTIONS.read_text(encoding="utf-8").splitlines() if x.strip()]
-    return [r["query"] for r in rows if r.get("type") != "no_answer"]
+def _questions(path: Path = QUESTIONS, answerable_only: bool = True) -> list[str]:
+    """The queries of a question file (by default only those the corpus answers)."""
+    rows = [json.loads(x) for x in Path(path).read_text(encoding="utf-8").splitlines() if x.strip()]
+    return [r["query"] for r in rows if not answerable_only or r.get("type") != "no_answer"]
 
 
 def _free_port(port: int = 0) -> int:
@@ -352,8 +353,7 @@ def same_answers(index: Path, query_files: list[Path]) -> dict:
     from app.service import Service
     from indexer.config import load_config, with_overrides
 
-    questions = [json.loads(x)["query"] for f in query_files
-                 for x in Path(f).read_text(encoding="utf-8").splitlines() if x.strip()]
+    questions = [q for f in query_files for q in _questions(f, answerable_only=False)]
 
     def answers(svc) -> tuple[list, float]:
         out, cpu0 = [], _cpu_s()
@@ -396,8 +396,7 @@ def main(argv=None) -> int:
         print(json.dumps(out, ensure_ascii=False))
         return 1 if out["differ"] else 0
     if args.profile:
-        rows = [json.loads(x) for x in QUESTIONS.read_text(encoding="utf-8").splitlines() if x.strip()]
-        print(profile_asks(lambda: _profile_service(args.index.resolve()), [r["query"] for r in rows]))
+        print(profile_asks(lambda: _profile_service(args.index.resolve()), _questions(answerable_only=False)))
         return 0
     if not 1 <= args.users <= 100 or not 1 <= args.sequential <= 2000:
         raise SystemExit("用户数限 1–100，顺序请求限 1–2000")
