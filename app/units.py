@@ -146,7 +146,7 @@ def _resolve(question: str, known: Iterable[str]) -> tuple[Placed, list[str], li
     for u in (u for u in known if len(u) >= 3):
         for m in re.finditer(re.escape(u), question):
             s, e = m.start(), m.end()
-            if any(s < e2 and s2 < e for s2, e2 in spans):
+            if _overlaps(s, e, spans):
                 continue
             spans.append((s, e))
             # XX masks a place name: 「XX街道」 may be the report filed as 街道.
@@ -154,8 +154,7 @@ def _resolve(question: str, known: Iterable[str]) -> tuple[Placed, list[str], li
     # 「乡里」 as people say it: no organ word ends it, so it is looked for as it stands.
     for seat in sorted((x for x in seats if x.endswith("里")), key=lambda x: (-len(x), x)):
         for m in re.finditer(re.escape(seat), question):
-            overlaps = any(m.start() < e2 and s2 < m.end() for s2, e2 in spans)
-            if question[m.start() - 1:m.start()] != "城" and not overlaps:
+            if question[m.start() - 1:m.start()] != "城" and not _overlaps(*m.span(), spans):
                 spans.append(m.span())
                 groups.append((m.start(), [seats[seat]]))
     unknown = []
@@ -195,7 +194,7 @@ def _resolve(question: str, known: Iterable[str]) -> tuple[Placed, list[str], li
                 spans.append((end - len(tail), end))  # 「市公积金中心办理」: the 办 of 办理 is no second name
     # 「林草部门」「审计机关」: a known unit named by its field; never an unknown name (「相关部门」 names nobody).
     for m in _FIELD_WORD.finditer(question):
-        if any(s2 < m.end() and m.start() < e2 for s2, e2 in spans):
+        if _overlaps(*m.span(), spans):
             continue
         for n in range(min(4, m.start()), 1, -1):  # the longest field before it that names known units
             hits = [u for u in known for organ in "局委办" if matches(question[m.start() - n:m.start()] + organ, u)]
@@ -209,6 +208,11 @@ def _resolve(question: str, known: Iterable[str]) -> tuple[Placed, list[str], li
         if all(g != g2 for _, g2 in out):
             out.append((at, g))
     return out, unknown, spans
+
+
+def _overlaps(s: int, e: int, spans: Iterable[tuple[int, int]]) -> bool:
+    """Does the span s:e overlap one already taken by a name?"""
+    return any(s < e2 and s2 < e for s2, e2 in spans)
 
 
 def _unit_tail(run: str) -> str | None:
