@@ -46,7 +46,7 @@ from .citations import (MIN_BIGRAMS, MIN_SUPPORT, NOT_FOUND_PREFIX, bigrams, esc
                         sentence_spans, split_answer, strip_markers, support, verify)
 from .compose import join_lines, labelled_markdown
 from .followup import known_units, rewrite_followup
-from .intent import Intent, detect_intent, first_unique, merge_role_hits, relative_year, search_query
+from .intent import Intent, detect_intent, first_unique, merge_role_hits, relative_year, search_query, years_in
 from .rarity import idf
 from .notfound import NOT_FOUND_TEXT, Thresholds, is_not_found, question_features
 from .safety import is_planted, planted_spans
@@ -158,7 +158,7 @@ def make_plan(question: str, searcher, units: Sequence[str]) -> Plan:
     groups, unknown = resolve_units(question, units)
     named = flatten(groups)
     years = sorted({int(r["year"]) for r in searcher.reports() if r.get("year") and (not named or r.get("unit") in named)})
-    explicit = sorted(set(re.findall(r"20\d\d", question)))
+    explicit = years_in(question)
     year, word = (int(explicit[0]), "") if len(explicit) == 1 else relative_year(question, years[-1] if years else None)
     return Plan(question, search_query(question), detect_intent(question), tuple(tuple(g) for g in groups),
                 tuple(unknown), year, word)

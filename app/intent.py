@@ -101,6 +101,16 @@ def relative_year(question: str, anchor: int | None) -> tuple[int | None, str]:
     return None, ""
 
 
+_DIGIT = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")} | {"零": "0", "○": "0", "Ｏ": "0"}
+_CHINESE_YEAR = re.compile(r"二[〇零○Ｏ][一二三四五六七八九〇零○Ｏ]{2}(?=年)")
+
+
+def years_in(question: str) -> list[str]:
+    """The years a question names, written 2022 or 二〇二二年 (both are common in official writing), sorted."""
+    chinese = ["".join(_DIGIT[c] for c in y) for y in _CHINESE_YEAR.findall(question)]
+    return sorted({*re.findall(r"20\d\d", question), *chinese})
+
+
 def search_query(question: str) -> str:
     """The question without relative-year and framing words, for retrieval; the question itself if nothing is left."""
     q = question

@@ -1,7 +1,6 @@
 """Decide from retrieval scores whether the corpus answers a question, with thresholds calibrated on labelled questions."""
 from __future__ import annotations
 
-import re
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
@@ -11,6 +10,7 @@ from indexer.models import Hit
 
 from .citations import content_tokens
 from .followup import known_units
+from .intent import years_in
 from .units import resolve_units
 
 NOT_FOUND_TEXT = "资料中未找到与该问题直接相关的内容。"
@@ -59,7 +59,7 @@ def features(question: str, hits: Sequence[Hit], unknown: float = 0.0, mismatch:
 def names_missing(question: str, hits: Sequence[Hit], units: Sequence[str]) -> bool:
     """True when the question names a year in no top passage, or only units that no index unit matches."""
     text = "".join(f"{h.chunk.report_title}{h.chunk.text}{h.chunk.year or ''}" for h in hits)
-    if any(y not in text for y in set(re.findall(r"20\d\d", question))):
+    if any(y not in text for y in years_in(question)):
         return True
     groups, unknown = resolve_units(question, units)
     return bool(unknown) and not groups and not any(u in text for u in unknown)

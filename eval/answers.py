@@ -59,8 +59,12 @@ def score_answer(q: Query, state, mask_map=()) -> dict:
         row["share_of_answers"] = sum(a in text for a in answers if a) / max(1, len([a for a in answers if a]))
     if q.units and not state.not_found:
         # an answer quoting another unit than the one(s) asked: the worst error for these users
-        row["wrong_unit"] = 1.0 if any((s.get("unit") or UNKNOWN_UNIT) not in q.units
-                                       for s in state.sources if s.get("cited")) else 0.0
+        cited_units = {s.get("unit") or UNKNOWN_UNIT for s in state.sources if s.get("cited")}
+        row["wrong_unit"] = 1.0 if cited_units - set(q.units) else 0.0
+        # a list's completeness by unit: the answer string checks the line's wording, this whose line it is
+        row["unit_share"] = len(cited_units & set(q.units)) / len(set(q.units))
+    # what a user would copy and should not: a no-answer question answered, or an answer without the answer string
+    row["answered_wrong"] = 0.0 if state.not_found else (1.0 if q.no_answer else 1.0 - row["contains_answer"])
     return row
 
 
@@ -96,11 +100,14 @@ def per_type(rows: list[dict]) -> dict:
         rs = [r for r in rows if r["type"] == t]
         ans = [r for r in rs if not r["no_answer"]]
         wu = [r["wrong_unit"] for r in rs if "wrong_unit" in r]
+        us = [r["unit_share"] for r in ans if "unit_share" in r]
         out[t] = {
             "n": len(rs),
             "answer_and_cited": metrics.summarise([r["answer_and_cited"] for r in ans]) if ans else None,
             "share_of_answers": metrics.summarise([r["share_of_answers"] for r in ans]) if ans else None,
             "wrong_unit": metrics.summarise(wu) if wu else None,
+            "unit_share": metrics.summarise(us) if us else None,
+            "answered_wrong": int(sum(r["answered_wrong"] for r in rs)),
             "refused": sum(r["not_found"] for r in rs),
             "refused_answerable": sum(r["not_found"] for r in ans),
             "n_answerable": len(ans),
@@ -157,10 +164,11 @@ def answers_markdown(result: dict) -> str:
         types.append([t, m["n"], fmt(m["answer_and_cited"]["mean"]) if m["answer_and_cited"] else "–",
                       fmt(m["share_of_answers"]["mean"]) if m["share_of_answers"] else "–",
                       fmt(m["wrong_unit"]["mean"]) if m["wrong_unit"] else "–",
+                      fmt(m["unit_share"]["mean"]) if m.get("unit_share") else "–", m.get("answered_wrong", "–"),
                       f"{m['refused_answerable']}/{m['n_answerable']}" if m["n_answerable"] else "–",
                       f"{m['refused_no_answer']}/{m['n_no_answer']}" if m["n_no_answer"] else "–"])
     by_type = ("\n## 按题型\n\n" + table(["题型", "题数", "回答与所引资料均含答案", "答案字符串覆盖率", "错单位率",
-                                            "可答题被拒", "无答案题被拒"], types) + "\n") if types else ""
+                                            "所问单位覆盖率", "答错（给出但不含答案）", "可答题被拒", "无答案题被拒"], types) + "\n") if types else ""
     head = (f"# 回答评测\n\n- 后端: {result['backend']}；问题 {s['n']} 个（可回答 {s['n_answerable']}，无答案 "
             f"{s['n_no_answer']}）；引用 {s['citations']} 处；被标记数字 {s['flagged_numbers']} 个；"
             f"用时 {result['seconds']} 秒\n- 语料: `{result['index'].get('corpus', '')}`\n\n")

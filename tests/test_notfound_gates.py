@@ -52,6 +52,8 @@ def test_names_missing_catches_unknown_units_and_years_only():
     hits = [_hit_text("2023年主动公开信息120条")]
     assert not names_missing("县住建局2023年主动公开信息多少条？", hits, units)
     assert names_missing("县住建局2021年度主动公开信息多少条？", hits, units)  # year nowhere
+    assert names_missing("县住建局二〇二二年主动公开信息多少条？", hits, units)  # …in the way reports write it
+    assert not names_missing("县住建局二〇二三年主动公开信息多少条？", hits, units)
     assert names_missing("市气象局开展人工增雨作业多少次？", hits, units)  # unit nowhere
     assert not names_missing("市人社局发布政务信息多少条？", hits, units)  # abbreviation of a known unit
     assert not names_missing("主动公开信息多少条？", hits, units)  # names nothing

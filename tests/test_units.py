@@ -1,7 +1,7 @@
 """Which index units a question names: full names, abbreviations, masked places, levels; unknown unit-shaped names."""
 import pytest
 
-from app.intent import detect_intent, relative_year, search_query
+from app.intent import detect_intent, relative_year, search_query, years_in
 from app.units import resolve_units, without_units
 
 KNOWN = ["市人力资源和社会保障局", "县税务局", "县司法局", "市统计局", "市应急管理局", "县住建局", "市数据资源管理局",
@@ -64,6 +64,13 @@ def test_relative_years_resolve_against_the_latest_report_year():
     assert relative_year("前年的情况", 2023) == (2022, "前年")
     assert relative_year("2023年的情况", 2023) == (None, "")
     assert relative_year("去年", None) == (None, "")
+
+
+def test_years_are_read_in_digits_and_in_chinese_numerals():
+    assert years_in("县住建局二〇二二年主动公开了多少条信息？") == ["2022"]
+    assert years_in("2023年和二零二一年分别") == ["2021", "2023"]
+    assert years_in("二〇二三") == []  # a year is followed by 年
+    assert years_in("第二十二条") == []
 
 
 def test_search_query_drops_framing_words_only():
