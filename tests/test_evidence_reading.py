@@ -121,3 +121,14 @@ def test_a_yes_no_about_no_unit_needs_the_telling_words_too():
     told = make_chunk("r-d", "市数据资源管理局2023年工作总结", "市数据资源管理局", "一、工作", "做法与成效",
                       "开展延时服务专项行动，群众下班后也能到大厅办事。")
     assert evidence(question, hits_for([told]), (), signals) is not None
+
+
+def test_published_says_how_a_figure_is_given_not_what_was_counted():
+    chunk = make_chunk("r-w", "市卫健委政务公开2023年工作总结", "市卫健委", "一、主动公开", "做法与成效",
+                       "2023年度关于卫生健康工作开展情况和群众关心的热点话题共发布信息1800余条，完成存量规范性文件梳理。")
+    table = {"发布": 1.6, "政策": 1.5, "解读": 2.0, "信息": 0.8}
+    idf = lambda t: table.get(t, 9.0)  # noqa: E731
+    signals = Signals(idf=idf, plain=PLAIN)
+    assert evidence("市卫健委2023年发布政策解读多少条？", hits_for([chunk]), ["市卫健委"], signals) is None
+    found = evidence("市卫健委2023年发布信息多少条？", hits_for([chunk]), ["市卫健委"], signals)
+    assert found is not None and "1800余条" in found.text
