@@ -132,3 +132,23 @@ def test_published_says_how_a_figure_is_given_not_what_was_counted():
     assert evidence("市卫健委2023年发布政策解读多少条？", hits_for([chunk]), ["市卫健委"], signals) is None
     found = evidence("市卫健委2023年发布信息多少条？", hits_for([chunk]), ["市卫健委"], signals)
     assert found is not None and "1800余条" in found.text
+
+
+def test_a_quoted_term_is_said_in_its_words_not_only_in_its_neighbours():
+    from app.evidence import quoted_terms, says_terms
+
+    terms = quoted_terms("哪些单位借“防灾减灾日”开展宣传？")
+    assert says_terms(terms, "利用“防灾减灾日”“宪法宣传周”等时机开展普法")
+    assert not says_terms(terms, "发布预警信息和防灾减灾信息")  # its neighbour, not the day
+    assert says_terms(quoted_terms("哪些单位提出坚持“以公开为常态、不公开为例外”？"), "按照“公开为常态，不公开为例外”的原则")
+    assert says_terms(quoted_terms("落实“谁执法谁普法”"), "建立“谁普法谁执法”责任制")  # the same words turned round
+    assert says_terms(quoted_terms("没有引号的问题"), "任何句子")
+    lines = [make_chunk("r-1", "市水利局2023年法治政府建设工作总结", "市水利局", "一、普法", "做法与成效",
+                        "利用“世界水日”“防灾减灾日”等时机，大力开展水利普法宣传活动。"),
+             make_chunk("r-2", "市应急管理局2023年政务公开总结", "市应急管理局", "一、公开", "做法与成效",
+                        "定期发布安全生产动态，通过新闻发布会等方式发布预警信息和防灾减灾信息。")]
+    table = {"防灾": 4.0, "减灾": 4.0, "宣传": 1.5, "开展": 0.8}
+    signals = Signals(idf=lambda t: table.get(t, 9.0), plain=PLAIN)
+    question = "哪些单位借“防灾减灾日”开展宣传？"
+    assert evidence(question, hits_for(lines[:1]), (), signals) is not None
+    assert evidence(question, hits_for(lines[1:]), (), signals) is None
