@@ -223,7 +223,8 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
     named = set(flatten(resolve_units(question, {h.chunk.unit for h in passages})[0]))
     topic = without_units(asking, {*named, *asked})
     topic_tokens, keys = _topic_words(topic, intent, signals.idf)
-    terms = quoted_terms(asking)
+    # Quoted names are asked as written, except where 「分别」 asks each unit its own (“石榴红”阵地、“共享社·幸福里”).
+    terms = quoted_terms(asking) if len(named | set(asked)) < 2 else []
     # 「区数据局局长和市机关事务管理局的每位局领导分别……」: each unit is judged on what is asked of it
     own = {u: _topic_words(t, intent, signals.idf)
            for u, t in unit_topics(asking, {*(h.chunk.unit for h in passages), *asked}).items()}

@@ -159,3 +159,16 @@ def test_a_quoted_term_is_said_in_its_words_not_only_in_its_neighbours():
     question = "哪些单位借“防灾减灾日”开展宣传？"
     assert evidence(question, hits_for(lines[:1]), (), signals) is not None
     assert evidence(question, hits_for(lines[1:]), (), signals) is None
+
+
+def test_quoted_terms_of_a_respectively_question_belong_to_each_unit_not_to_both():
+    chunks = [make_chunk("r-1", "市民宗局2023年工作总结", "市民宗局", "一、统战", "做法与成效",
+                         "建设“之江同心·石榴红”阵地15处，入选全省品牌建设典型案例。"),
+              make_chunk("r-2", "街道2023年度工作总结", "街道", "一、民生", "做法与成效",
+                         "建成XX街道服务中心，建成瓯江红“共享社·幸福里”2处，创成残疾人之家。")]
+    table = {"建成": 3.6, "石榴": 4.5, "阵地": 4.8, "共享": 4.3, "幸福": 4.8}
+    signals = Signals(idf=lambda t: table.get(t, 9.0), plain=PLAIN)
+    question = "市民宗局和街道2023年分别建成了多少处“石榴红”阵地、“共享社·幸福里”？"
+    for chunk, unit in zip(chunks, ["市民宗局", "街道"]):
+        found = evidence(question, hits_for([chunk]), ["市民宗局", "街道"], signals)
+        assert found is not None and found.unit == unit
