@@ -48,7 +48,6 @@ _FRAME_WORD = re.compile(r"^(?:单位|部门|我局|本局|总结|报告|提到|
 _PLACE_WORD = re.compile(r"(?:政府|[省市县区镇乡村]|街道)$")
 _TRIM_CLAUSE = re.compile(r"[^，,：:]*[，,：:]?")
 _PARTICLES = frozenset("了的地得和与及或在是对把被将用等过着吗呢啊也都又")
-_COUNTED = frozenset(m for m in MEASURES.split("|") if len(m) == 1) | frozenset("年月日多少几")
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,24})[”\"」』]")
 _ENUM_START = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|[（(][一二三四五六七八九十\d]+[）)]|\d+[.、]|第[一二三四五六七八九十]+部分)")
 _ENUM_INSIDE = re.compile(r"\s[（(][一二三四五六七八九十]+[）)]")
@@ -327,16 +326,12 @@ def _key_words(topic_tokens: Sequence[str], idf: Callable[[str], float] | None, 
 
 
 def _whole_word(key: str, topic: str, idf: Callable[[str], float], unseen: float) -> str:
-    """The key with a one-character word cut before it (新 + 媒体) or else after it (公众 + 号, 生产 + 月), where the
-    index holds the whole: 「新媒体」 is not 「媒体解读」, 「公众号」 not 「公众关注」, 「安全生产月」 not 「生产活动」.
-    Particles (了, 的…), and measures and dates before it (多少条政务信息, 2023年主动), are never part of it."""
+    """The key with a one-character word cut after it (公众 + 号, 生产 + 月), where the index holds the whole: 「公众号」
+    is not 「公众关注」, 「安全生产月」 not 「生产活动」. Particles (了, 的…) are never part of it."""
     words = cut(topic)
-    joined = [(b, a + b) for a, b in zip(words, words[1:]) if len(a) == 1 and a not in _COUNTED] + \
-             [(a, a + b) for a, b in zip(words, words[1:]) if len(b) == 1]
-    for word, whole in joined:
-        one = whole.replace(word, "", 1)
-        if word == key and one not in _PARTICLES and "\u4e00" <= one <= "\u9fff" and idf(whole) < unseen:
-            return whole
+    for a, b in zip(words, words[1:]):
+        if a == key and len(b) == 1 and b not in _PARTICLES and "\u4e00" <= b <= "\u9fff" and idf(a + b) < unseen:
+            return a + b
     return key
 
 

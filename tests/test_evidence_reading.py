@@ -52,13 +52,6 @@ def test_a_key_takes_the_one_character_word_cut_after_it_where_the_index_holds_t
                       "用公众号发布信息或做宣传") == ("公众", "宣传")  # no report holds 公众号: the word stays
 
 
-def test_a_key_takes_the_one_character_word_cut_before_it_but_never_a_measure_or_a_date():
-    idf = {"媒体": 3.1, "新媒体": 4.1, "政务": 0.8, "政务信息": 2.5, "条政务信息": 5.0, "主动": 1.9, "年主动": 5.0}
-    f = lambda t: idf.get(t, 9.0)  # noqa: E731
-    assert _key_words(["媒体", "政务"], f, "的总结提到新媒体")[0] == "新媒体"  # 媒体解读 is not it
-    assert _key_words(["政务信息", "主动"], f, "2023年主动公开了多少条政务信息") == ("政务信息", "主动")
-
-
 def _rivals(texts_sims: dict[str, float]) -> tuple[list[Candidate], callable]:
     cands = [Candidate(1, t, 1.0 - i / 100, "r1") for i, t in enumerate(texts_sims)]
     return cands, lambda texts: [texts_sims[t] for t in texts]
