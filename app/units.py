@@ -14,6 +14,7 @@ _NOT_UNIT = ("单位", "部门", "哪", "各", "什么", "多少", "问题", "�
 MIN_MENTION = 2
 _FIELD_WORD = re.compile(r"部门|机关")
 _QUESTION_WORD = re.compile(r"是否|有没有|有无|对")
+_SUBJECT_FOLLOWS = r"(?=\d|二[〇零]|去年|今年|上一?年|前年|有没有|是否|分别|的|在|和|与|及|、)"
 _GENERIC = re.compile(r"^(?:县区|区县|市县|县市(?!场)|乡镇|镇村)")  # 县区统计局: the counties' bureaus, not one unit
 # 「管理局」 ends 市应急管理局 and 市数据资源管理局 alike: the tail of 县市场监督管理局 names none of them.
 _BARE_ORGAN = re.compile(rf"^(?:管理|服务|事务|工作|监督|监督管理|综合|执法|发展|建设)?{_ORGAN}$")
@@ -157,6 +158,15 @@ def _resolve(question: str, known: Iterable[str]) -> tuple[Placed, list[str], li
             if question[m.start() - 1:m.start()] != "城" and not _overlaps(*m.span(), spans):
                 spans.append(m.span())
                 groups.append((m.start(), [seats[seat]]))
+    # 「乡2023年受理了多少件」: a one-character unit that opens the question (or follows 和) and is followed by a year,
+    # 的 or 有没有 names that unit; 「乡镇」「乡村」 do not.
+    opening = lead.end() if (lead := LEAD_IN.match(question)) else 0
+    for u in set(seats.values()):
+        for m in re.finditer(re.escape(u) + _SUBJECT_FOLLOWS, question):
+            s = m.start()
+            if (s == opening or (s and question[s - 1] in "和与及、")) and not _overlaps(s, m.end(), spans):
+                spans.append(m.span())
+                groups.append((s, [u]))
     unknown = []
     lead = LEAD_IN.match(question)  # 「帮我查一下市公积金中心…」: the name starts after the lead-in
     for start, run in mentions(question):
