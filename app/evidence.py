@@ -121,26 +121,34 @@ def _measure_alike(unit: str) -> set[str]:
     return set().union(*(g for g in _SAME_MEASURE if unit in g)) or {unit}
 
 
-def figure_clauses(sentence: str, measures: Sequence[str]) -> list[str]:
-    """The clauses of a sentence that hold a figure (not a date) of an asked measure (any figure when none is asked)."""
+def figure_clauses(sentence: str, measures: Sequence[str]) -> list[tuple[str, str]]:
+    """The clauses of a sentence that hold a figure (not a date) of an asked measure (any figure when none is asked),
+    each as (lead, clause): lead is the clause before it where that holds no figure, and may say what it counts."""
     wanted = set().union(*(_measure_alike(m) for m in measures)) if measures else set()
-    out = []
+    out, lead = [], ""
     for m in _CLAUSE.finditer(sentence):
         clause = m.group()
         figs = _counts(_NAMED_CODE.sub("", clause))
         if any(not wanted or any(f.endswith(w) for w in wanted) for f in figs):
-            out.append(clause)
+            out.append((lead, clause))
+        lead = "" if figs else clause
     return out
 
 
-def clause_cover(clauses: Sequence[str], heading: str, topic_tokens: Sequence[str],
+def clause_cover(clauses: Sequence[tuple[str, str]], heading: str, topic_tokens: Sequence[str],
                  weight: Callable[[str], float] = _weight) -> float:
-    """The best share of the topic words in one of these clauses (with its heading); 0 without clauses."""
+    """The best share of the topic words in one of these clauses (with its heading); 0 without clauses. A clause that
+    says some of them is read with its lead: 「推进“…”专题上线，公开信息751条」 counts what the lead names, while in
+    「加强信息公开管理，举办讲座463条」 the figure's own words say it counts something else."""
     if not clauses:
         return 0.0
     if not topic_tokens:
         return 1.0
-    return max(_coverage(topic_tokens, f"{clause} {heading}", weight) for clause in clauses)
+    best = 0.0
+    for lead, clause in clauses:
+        own = _coverage(topic_tokens, f"{clause} {heading}", weight)
+        best = max(best, _coverage(topic_tokens, f"{lead}{clause} {heading}", weight) if own else own)
+    return best
 
 
 def figure_topical(sentence: str, heading: str, topic_tokens: Sequence[str], measures: Sequence[str],

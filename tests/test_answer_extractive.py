@@ -180,8 +180,8 @@ def test_a_count_of_items_may_be_written_with_ge():
     from app.evidence import figure_clauses
 
     sentence = "本年度，我办收到部门信箱网民提问1个，依申请公开3个，回复率100%。"
-    assert figure_clauses(sentence, ["件"]) == ["我办收到部门信箱网民提问1个", "依申请公开3个"]
-    assert figure_clauses("共走访企业12家。", ["个"]) == ["共走访企业12家"]  # 多少个 still takes 家
+    assert figure_clauses(sentence, ["件"]) == [("本年度", "我办收到部门信箱网民提问1个"), ("", "依申请公开3个")]
+    assert figure_clauses("共走访企业12家。", ["个"]) == [("", "共走访企业12家")]  # 多少个 still takes 家
     assert figure_clauses("培训干部30人次。", ["件"]) == []
 
 

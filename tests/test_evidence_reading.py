@@ -18,7 +18,7 @@ def test_a_count_in_chinese_numerals_is_a_figure_but_not_an_article_or_an_order(
     assert _counts("依据条例第二十条、二十一条规定") == []  # articles of a law
     assert _counts("召开第一次会议，一个D员就是一面旗帜") == []  # an order; 「一」 is mostly "a"
     assert _counts("受理申请12件，2023年4月") == ["12件"]  # dates are not figures
-    assert figure_clauses("全年开展两次数据归集攻坚行动，归集总量显著提升", ["次"]) == ["全年开展两次数据归集攻坚行动"]
+    assert figure_clauses("全年开展两次数据归集攻坚行动，归集总量显著提升", ["次"]) == [("", "全年开展两次数据归集攻坚行动")]
 
 
 def test_a_masked_report_word_meets_the_plain_question_word():
@@ -165,3 +165,15 @@ def test_quoted_terms_of_a_respectively_question_belong_to_each_unit_not_to_both
     for chunk, unit in zip(chunks, ["市民宗局", "街道"]):
         found = evidence(question, hits_for([chunk]), ["市民宗局", "街道"], signals)
         assert found is not None and found.unit == unit
+
+
+def test_a_figure_clause_is_read_with_the_clause_before_it_that_says_what_it_counts():
+    from app.evidence import clause_cover
+
+    lead = figure_clauses("推进“公共企事业单位”专题上线，公开信息751条。", ["条"])
+    assert lead == [("推进“公共企事业单位”专题上线", "公开信息751条")]
+    assert clause_cover(lead, "", ["公共", "企事业", "专题", "公开"]) == 1.0
+    # each figure of a run keeps to its own words, and a clause holding another figure lends none
+    assert figure_clauses("制作文字解读4条，负责人解读3条。", ["条"]) == [("", "制作文字解读4条"), ("", "负责人解读3条")]
+    # a figure whose own words name nothing asked counts something else, whatever comes before it
+    assert clause_cover(figure_clauses("加强信息公开管理，举办讲座463条。", ["条"]), "", ["信息", "公开"]) == 0.0
