@@ -182,11 +182,14 @@ HOLDOUT5 = DEFAULT_QUESTIONS.parent / "answers_holdout5.jsonl"
 MIN_PER_TYPE = {HOLDOUT: 10, DEV: 10, HOLDOUT2: 7, HOLDOUT3: 8, HOLDOUT4: 8, HOLDOUT5: 8}
 # 「有没有……的做法？」 asked of the whole corpus, naming no unit: 20 yes (paraphrase_plus), 20 no (no_answer, units []).
 OPEN_YESNO = DEFAULT_QUESTIONS.parent / "answers_open_yesno.jsonl"
-KINDS = {OPEN_YESNO: {("paraphrase_plus", "yes"): 20, ("no_answer", "no"): 20}}
+# A second blind set of the same kind (z001…z040), written after the first was read.
+OPEN_YESNO2 = DEFAULT_QUESTIONS.parent / "answers_open_yesno2.jsonl"
+KINDS = {path: {("paraphrase_plus", "yes"): 20, ("no_answer", "no"): 20} for path in (OPEN_YESNO, OPEN_YESNO2)}
 
 
-@pytest.fixture(scope="module", params=[HOLDOUT, DEV, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, OPEN_YESNO],
-                ids=["holdout", "dev", "holdout2", "holdout3", "holdout4", "holdout5", "open_yesno"])
+@pytest.fixture(scope="module", params=[HOLDOUT, DEV, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, OPEN_YESNO,
+                                                 OPEN_YESNO2],
+                ids=["holdout", "dev", "holdout2", "holdout3", "holdout4", "holdout5", "open_yesno", "open_yesno2"])
 def answer_set(request):
     questions, errors = parse_lines(request.param.read_text(encoding="utf-8").splitlines())
     assert errors == []
@@ -262,8 +265,10 @@ def test_dev_set_repeats_no_query_of_the_other_sets():
                                              (HOLDOUT4, (DEFAULT_QUESTIONS, HOLDOUT, DEV, HOLDOUT2, HOLDOUT3)),
                                              (OPEN_YESNO, (DEFAULT_QUESTIONS, HOLDOUT, DEV, HOLDOUT2, HOLDOUT3, HOLDOUT4)),
                                              (HOLDOUT5, (DEFAULT_QUESTIONS, HOLDOUT, DEV, HOLDOUT2, HOLDOUT3, HOLDOUT4,
-                                                         OPEN_YESNO))],
-                         ids=["holdout2", "holdout3", "holdout4", "open_yesno", "holdout5"])
+                                                         OPEN_YESNO)),
+                                             (OPEN_YESNO2, (DEFAULT_QUESTIONS, HOLDOUT, DEV, HOLDOUT2, HOLDOUT3, HOLDOUT4,
+                                                            OPEN_YESNO, HOLDOUT5))],
+                         ids=["holdout2", "holdout3", "holdout4", "open_yesno", "holdout5", "open_yesno2"])
 def test_a_later_holdout_repeats_no_query_of_the_earlier_sets(later, earlier):
     def queries(path):
         return {q["query"] for q in parse_lines(path.read_text(encoding="utf-8").splitlines())[0]}
