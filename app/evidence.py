@@ -39,9 +39,10 @@ MIN_MARGIN = 0.02  # a named unit's 「有没有」 asked in other words is 「�
 # closest sentences ≤ 0.017 apart and 4 of 11 paraphrased 「有」 are ≥ 0.024 apart (e5 cosines alone overlap)
 MIN_RIVALS = 5  # …among at least this many sentences of that unit (a short report stands out by chance)
 MAX_RIVALS = 40  # the best by wording that are weighed (each costs one short embedding)
-# Words that say whose text or which section is wanted, not what it is about; 发布 says how a figure is given (「发布政策解读
+# Words that say whose text or which section is wanted, not what it is about; 发布 says how a figure is given, 强调 how
+# a report speaks and 利用/采用/通过… by what means (「提到利用广播」 is not answered by 「充分利用职能优势」; 「发布政策解读
 # 多少条」 is not answered by 「共发布信息1800余条」).
-_FRAME_WORD = re.compile(r"^(?:单位|部门|我局|本局|总结|报告|提到|提及|发布|[省市县区镇乡]|存在|存在问题|问题|不足|短板|下一步|计划|打算|"
+_FRAME_WORD = re.compile(r"^(?:单位|部门|我局|本局|总结|报告|提到|提及|强调|发布|利用|运用|采用|采取|通过|使用|[省市县区镇乡]|存在|存在问题|问题|不足|短板|下一步|计划|打算|"
                          r"工作计划|做法|措施|举措|成效|经验|亮点|创新|哪些|有没有|是否|分别|XX|全年|年度|今年|去年|累计|共计|总计|"
                          r"全市|全县|全区|一共|几[个条件次场名人项家期份天]?|20\d\d)$")
 # 乡政府, 花山区: who is asked about (a unit's own text says 我乡), not what.

@@ -177,3 +177,15 @@ def test_a_figure_clause_is_read_with_the_clause_before_it_that_says_what_it_cou
     assert figure_clauses("制作文字解读4条，负责人解读3条。", ["条"]) == [("", "制作文字解读4条"), ("", "负责人解读3条")]
     # a figure whose own words name nothing asked counts something else, whatever comes before it
     assert clause_cover(figure_clauses("加强信息公开管理，举办讲座463条。", ["条"]), "", ["信息", "公开"]) == 0.0
+
+
+def test_how_a_report_speaks_or_works_is_not_what_a_list_asks_about():
+    lines = [make_chunk("r-1", "市民宗局2023年工作总结", "市民宗局", "一、宣传", "做法与成效",
+                        "投放电台频道和3300处对农广播开展每日宣传。"),
+             make_chunk("r-2", "区数据资源管理局2023年扶贫工作总结", "区数据资源管理局", "二、工作", "做法与成效",
+                        "七是充分利用职能优势，帮助群众办理各类事项。")]
+    table = {"广播": 4.5, "利用": 2.5, "强调": 3.0, "隐私": 4.0}
+    signals = Signals(idf=lambda t: table.get(t, 9.0), plain=PLAIN)
+    question = "哪些单位的总结提到利用广播？"
+    assert evidence(question, hits_for(lines[:1]), (), signals) is not None
+    assert evidence(question, hits_for(lines[1:]), (), signals) is None  # 利用 alone says nothing of 广播
