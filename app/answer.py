@@ -152,6 +152,7 @@ class Plan:
     unknown: tuple[str, ...]  # unit-shaped names the index does not know
     year: int | None = None
     year_word: str = ""  # 去年/今年… as written, when the year was resolved from it
+    years: tuple[int, ...] = ()  # the years of the named units' reports (of all reports when none is named)
 
 
 def make_plan(question: str, searcher, units: Sequence[str]) -> Plan:
@@ -161,7 +162,7 @@ def make_plan(question: str, searcher, units: Sequence[str]) -> Plan:
     explicit = years_in(question)
     year, word = (int(explicit[0]), "") if len(explicit) == 1 else relative_year(question, years[-1] if years else None)
     return Plan(question, search_query(question), detect_intent(question), tuple(tuple(g) for g in groups),
-                tuple(unknown), year, word)
+                tuple(unknown), year, word, tuple(years))
 
 
 def retrieve(plan: Plan, searcher, cfg: Config,
@@ -241,6 +242,15 @@ def _unknown_note(plan: Plan) -> str:
     return "资料中没有" + "、".join(f"“{u}”" for u in dict.fromkeys(plan.unknown)) + "的报告。" if plan.unknown else ""
 
 
+def _year_note(plan: Plan) -> str:
+    """「资料中没有县住建局2022年的报告（只有2023年的）。」 when the year asked is none of the reports' years, or ""."""
+    if plan.year is None or not plan.years or plan.year in plan.years:
+        return ""
+    whose = "、".join(u for g in plan.groups for u in g[:1])
+    held = "、".join(f"{y}年" for y in plan.years)
+    return f"资料中没有{whose}{plan.year}年的报告（只有{held}的）。"
+
+
 def _missing_label(group: Sequence[str], searcher) -> str:
     """「县住建局（《…》、《…》）」: the asked unit and every report of it that was searched."""
     titles = [r["title"] for r in searcher.reports(Filters(unit=tuple(group)))]
@@ -314,7 +324,8 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
                     _sources([*own, *others]), done=True, not_found=True)
         return
     if not found:
-        lead = escape_markdown(_unknown_note(plan)) + "\n\n" if plan.unknown else ""
+        said_why = [n for n in (_unknown_note(plan), _year_note(plan)) if n]
+        lead = "".join(escape_markdown(n) + "\n\n" for n in said_why)
         yield state(lead + NOT_FOUND_TEXT + related_markdown(hits), _sources(hits), done=True, not_found=True)
         return
     sources = _sources(hits)

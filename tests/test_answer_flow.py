@@ -170,6 +170,13 @@ def test_relative_year_is_read_against_the_latest_report_year_and_said(cfg):
     assert "“去年”按资料中最近的报告年份理解为2023年" in last.markdown and "915条" in last.markdown
 
 
+def test_a_year_no_report_of_the_unit_has_is_said_in_the_refusal_in_digits_or_chinese_numerals(cfg):
+    for question in ("市统计局2021年全年主动公开了多少条政府信息？", "市统计局二〇二一年全年主动公开了多少条政府信息？"):
+        last = answer(question, FakeSearcher(), ExtractiveGenerator(), cfg)
+        assert last.not_found and "资料中没有市统计局2021年的报告（只有2023年的）" in last.markdown
+        assert "915条" not in last.markdown.split("可能相关的资料")[0]
+
+
 def test_a_model_sentence_no_passage_supports_is_not_shown(cfg):
     gen = ScriptedLLM("市退役军人事务局、市民宗局、未来产业城都组织了志愿服务活动。县住建局全年办理行政处罚案件43件[4]。")
     last = answer("县住建局办理了多少件行政处罚案件？", FakeSearcher(), gen, cfg)
