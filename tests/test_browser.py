@@ -350,3 +350,21 @@ def test_feedback_is_stored_and_regenerate_replaces_the_answer(app, browser):
     time.sleep(0.5)
     turns = store.turns(cid)
     assert len(turns) == 1 and "43" in turns[0].answer and turns[0].feedback is None  # a new answer, not yet rated
+
+
+def test_on_a_phone_a_finished_answer_is_shown_from_its_first_line(app, tmp_path, shots):
+    """The chat follows a streaming answer to its end; once it is done, a long answer is shown from its opening."""
+    url, _ = app
+    with Browser(tmp_path / "phone-profile", *PHONE) as b:
+        open_app(b, url)
+        ask(b, "县住建局有没有召开新闻发布会？")
+        top = ("const bots = document.querySelectorAll('#chatbot .message.bot'); const last = bots[bots.length - 1];"
+               "let box = last.parentElement; while (box && box !== document.body && !(box.scrollHeight > "
+               "box.clientHeight + 1 && /(auto|scroll)/.test(getComputedStyle(box).overflowY))) box = box.parentElement;"
+               "return [last.getBoundingClientRect().height, box.clientHeight,"
+               " last.getBoundingClientRect().top - box.getBoundingClientRect().top];")
+        b.wait_for(f"(v => v >= 0 && v < 40)((() => {{ {top} }})()[2])", timeout=6, what="answer shown from its start")
+        height, box, offset = b.driver.execute_script(top)
+        assert height > box  # taller than the chat: shown from the end, its opening would be out of sight
+        assert 0 <= offset < 40
+        b.screenshot(shots / "answer-start-390.png")

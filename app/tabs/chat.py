@@ -11,6 +11,30 @@ NEW = {"id": None, "turns": []}  # the state of a conversation not yet saved
 WAIT_SEARCH = "正在检索资料……"
 WAIT_MODEL = "正在加载检索模型并检索资料（首次约需 20 秒）……"
 WAIT_ANSWER = "正在生成回答……"
+# Once an answer is complete the chat shows its first line, not its last: the chat follows a streaming answer to its
+# end, and on a phone a long answer's opening (「有（……请核对原文）。」, 「……中未找到」) was then above the fold. Done
+# once the chat has stopped growing (it draws the last update a little after the event ends, and would scroll to the
+# end again), checked every 150 ms for at most 4 s.
+TO_ANSWER_START = """() => {
+  const box = () => {
+    const bots = document.querySelectorAll('#chatbot .message.bot');
+    const last = bots[bots.length - 1];
+    let el = last && last.parentElement;
+    while (el && el !== document.body && !(el.scrollHeight > el.clientHeight + 1 &&
+           /(auto|scroll)/.test(getComputedStyle(el).overflowY))) el = el.parentElement;
+    return last && el && el !== document.body ? [el, last] : null;
+  };
+  let height = -1, steady = 0, tries = 0;
+  const tick = () => {
+    const found = box();
+    const h = found ? found[0].scrollHeight : 0;
+    steady = h === height ? steady + 1 : 0;
+    height = h;
+    if (steady < 3 && ++tries < 27) return setTimeout(tick, 150);
+    if (found) found[0].scrollTop += found[1].getBoundingClientRect().top - found[0].getBoundingClientRect().top - 8;
+  };
+  setTimeout(tick, 150);
+}"""
 
 
 def filter_dropdowns(gr, facets: dict, keys=tuple(FILTER_LABELS)) -> list:
@@ -221,8 +245,9 @@ def build(gr, svc, facets: dict, store, demo, model_ready=None) -> list:
 
     ins = [question, conv, *dropdowns]
     for trigger in (send.click, question.submit):
-        trigger(respond, ins, outs, api_visibility="private", show_progress="hidden")
-    chatbot.retry(regenerate, [conv, *dropdowns], outs, api_visibility="private", show_progress="hidden")
+        trigger(respond, ins, outs, api_visibility="private", show_progress="hidden").then(None, js=TO_ANSWER_START)
+    chatbot.retry(regenerate, [conv, *dropdowns], outs, api_visibility="private",
+                  show_progress="hidden").then(None, js=TO_ANSWER_START)
     chatbot.like(feedback, conv, conv, api_visibility="private")
     full = [chatbot, panel, conv, conv_list, current, scope, rename_box]  # never the question being typed
     new_btn.click(fresh, None, full, api_visibility="private")
