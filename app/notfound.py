@@ -1,7 +1,6 @@
 """Decide from retrieval scores whether the corpus answers a question, with thresholds calibrated on labelled questions."""
 from __future__ import annotations
 
-
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 

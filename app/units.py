@@ -160,7 +160,8 @@ def _resolve(question: str, known: Iterable[str]) -> tuple[Placed, list[str], li
                 groups.append((m.start(), [seats[seat]]))
     # 「乡2023年受理了多少件」: a one-character unit that opens the question (or follows 和) and is followed by a year,
     # 的 or 有没有 names that unit; 「乡镇」「乡村」 do not.
-    opening = lead.end() if (lead := LEAD_IN.match(question)) else 0
+    lead = LEAD_IN.match(question)  # 「帮我查一下市公积金中心…」: the name starts after the lead-in
+    opening = lead.end() if lead else 0
     for u in set(seats.values()):
         for m in re.finditer(re.escape(u) + _SUBJECT_FOLLOWS, question):
             s = m.start()
@@ -168,7 +169,6 @@ def _resolve(question: str, known: Iterable[str]) -> tuple[Placed, list[str], li
                 spans.append(m.span())
                 groups.append((s, [u]))
     unknown = []
-    lead = LEAD_IN.match(question)  # 「帮我查一下市公积金中心…」: the name starts after the lead-in
     for start, run in mentions(question):
         end = start + len(run)
         if lead and start < lead.end() < end:
