@@ -185,11 +185,15 @@ OPEN_YESNO = DEFAULT_QUESTIONS.parent / "answers_open_yesno.jsonl"
 # A second blind set of the same kind (z001…z040), written after the first was read.
 OPEN_YESNO2 = DEFAULT_QUESTIONS.parent / "answers_open_yesno2.jsonl"
 KINDS = {path: {("paraphrase_plus", "yes"): 20, ("no_answer", "no"): 20} for path in (OPEN_YESNO, OPEN_YESNO2)}
+# A blind set of 「哪些单位」 lists only (L001…L016), to check how list answers are shown.
+LISTS6 = DEFAULT_QUESTIONS.parent / "answers_lists6.jsonl"
+KINDS[LISTS6] = {("list", None): 16}
 
 
 @pytest.fixture(scope="module", params=[HOLDOUT, DEV, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, OPEN_YESNO,
-                                                 OPEN_YESNO2],
-                ids=["holdout", "dev", "holdout2", "holdout3", "holdout4", "holdout5", "open_yesno", "open_yesno2"])
+                                                 OPEN_YESNO2, LISTS6],
+                ids=["holdout", "dev", "holdout2", "holdout3", "holdout4", "holdout5", "open_yesno", "open_yesno2",
+                     "lists6"])
 def answer_set(request):
     questions, errors = parse_lines(request.param.read_text(encoding="utf-8").splitlines())
     assert errors == []
@@ -279,3 +283,18 @@ def test_a_later_holdout_repeats_no_query_of_the_earlier_sets(later, earlier):
     for other in earlier:
         shared = sorted(new & queries(other))
         assert not shared, (other.name, shared)
+
+
+def test_lists6_repeats_no_query_or_answer_of_the_other_sets():
+    def load(path):
+        return parse_lines(path.read_text(encoding="utf-8").splitlines())[0]
+
+    new = load(LISTS6)
+    assert len(new) == 16 and all(2 <= len(q["answers"]) <= 6 for q in new)
+    others = [load(p) for p in (DEFAULT_QUESTIONS, HOLDOUT, DEV, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, OPEN_YESNO,
+                                OPEN_YESNO2)]
+    old_queries = {q["query"] for qs in others for q in qs}
+    old_answers = {a for qs in others for q in qs for a in q["answers"]}
+    # Report only this set's own text, never another set's.
+    assert sorted(q["query"] for q in new if q["query"] in old_queries) == []
+    assert sorted(a for q in new for a in q["answers"] if any(a in o or o in a for o in old_answers)) == []
