@@ -16,6 +16,9 @@ from ..units import flatten, resolve_units
 MAX_CHARS = 300  # whole answer (a list question gets LIST_CHARS)
 LIST_CHARS = 1600
 LIST_UNITS = 16  # units listed at most in a 「哪些单位」 answer (app.answer reads this many reports with evidence)
+PER_REPORT = 2  # sentences a report's line quotes at most, each answering and not alike: a unit often says the thing
+# asked twice (a measure, then its result), and the second is as much the answer as the first. A figure's line keeps
+# one: a second figure of the same report would be another count (「5家放射源企业」 beside 「91家加油站点」).
 
 
 def _similar(a: str, b: str) -> bool:
@@ -26,7 +29,8 @@ def _similar(a: str, b: str) -> bool:
 def select(intent: Intent, cands: Sequence[Candidate], per_unit: bool = False) -> list[Candidate]:
     """The sentences of the answer: the best one, then others close to it, within the length budget.
 
-    per_unit (「哪些单位」「分别」): the best answering sentence of each report, one line per report.
+    per_unit (「哪些单位」「分别」): the best PER_REPORT answering sentences of each report (one for a figure), one
+    line per report.
     """
     cands = on_role(intent, cands)
     if (intent.kind == "count" or intent.yesno) and any(answers(intent, c) for c in cands[:TOPIC_WINDOW]):
@@ -36,6 +40,7 @@ def select(intent: Intent, cands: Sequence[Candidate], per_unit: bool = False) -
         return []
     best = cands[0].score
     per_unit = per_unit or intent.per_unit
+    each = 1 if intent.kind == "count" else PER_REPORT  # sentences of one report in its line
     budget = LIST_CHARS if per_unit else MAX_CHARS
     if per_unit:
         limit, floor = LIST_UNITS, 0.5 * best
@@ -50,7 +55,7 @@ def select(intent: Intent, cands: Sequence[Candidate], per_unit: bool = False) -
     for cand in cands:
         if len(chosen) >= limit or cand.score < max(floor, MIN_SCORE):
             break
-        if per_unit and any(c.report == cand.report for c in chosen):
+        if per_unit and sum(c.report == cand.report for c in chosen) >= each:
             continue
         if per_unit and not answers(intent, cand):
             continue
