@@ -52,6 +52,12 @@ def test_a_key_takes_the_one_character_word_cut_after_it_where_the_index_holds_t
                       "用公众号发布信息或做宣传") == ("公众", "宣传")  # no report holds 公众号: the word stays
 
 
+def _answering(question: str, chunks, idf_table: dict) -> list[bool]:
+    """For each chunk alone, whether evidence() finds a sentence of it that answers the unit-less question."""
+    signals = Signals(idf=lambda t: idf_table.get(t, 9.0), plain=PLAIN)
+    return [evidence(question, hits_for([c]), (), signals) is not None for c in chunks]
+
+
 def _rivals(texts_sims: dict[str, float]) -> tuple[list[Candidate], callable]:
     cands = [Candidate(1, t, 1.0 - i / 100, "r1") for i, t in enumerate(texts_sims)]
     return cands, lambda texts: [texts_sims[t] for t in texts]
@@ -148,10 +154,7 @@ def test_a_quoted_term_is_said_in_its_words_not_only_in_its_neighbours():
              make_chunk("r-2", "市应急管理局2023年政务公开总结", "市应急管理局", "一、公开", "做法与成效",
                         "定期发布安全生产动态，通过新闻发布会等方式发布预警信息和防灾减灾信息。")]
     table = {"防灾": 4.0, "减灾": 4.0, "宣传": 1.5, "开展": 0.8}
-    signals = Signals(idf=lambda t: table.get(t, 9.0), plain=PLAIN)
-    question = "哪些单位借“防灾减灾日”开展宣传？"
-    assert evidence(question, hits_for(lines[:1]), (), signals) is not None
-    assert evidence(question, hits_for(lines[1:]), (), signals) is None
+    assert _answering("哪些单位借“防灾减灾日”开展宣传？", lines, table) == [True, False]
 
 
 def test_quoted_terms_of_a_respectively_question_belong_to_each_unit_not_to_both():
@@ -185,7 +188,4 @@ def test_how_a_report_speaks_or_works_is_not_what_a_list_asks_about():
              make_chunk("r-2", "区数据资源管理局2023年扶贫工作总结", "区数据资源管理局", "二、工作", "做法与成效",
                         "七是充分利用职能优势，帮助群众办理各类事项。")]
     table = {"广播": 4.5, "利用": 2.5, "强调": 3.0, "隐私": 4.0}
-    signals = Signals(idf=lambda t: table.get(t, 9.0), plain=PLAIN)
-    question = "哪些单位的总结提到利用广播？"
-    assert evidence(question, hits_for(lines[:1]), (), signals) is not None
-    assert evidence(question, hits_for(lines[1:]), (), signals) is None  # 利用 alone says nothing of 广播
+    assert _answering("哪些单位的总结提到利用广播？", lines, table) == [True, False]  # 利用 alone says nothing of 广播
