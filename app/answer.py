@@ -59,6 +59,7 @@ LIST_PASSAGES = 12  # a 「哪些单位」 question reads the best passage of th
 LIST_POOL = 150  # …found among this many passages of the whole corpus
 LIST_READ = 3  # the best passages of each of those reports that are read for its line (2 missed 2 lines of 36)
 LIST_EVIDENCE = LIST_UNITS  # at most this many reports whose passage holds an answering sentence: all get a line
+CLOSEST = "意思最接近的句子"  # heads a refusal's unconfirmed closest sentences (eval reads them: eval.answers)
 YES_BY_MEANING = "有（资料的说法与问题用词不同，请核对原文）。"  # a 「有」 resting on meaning alone (evidence.by_meaning)
 SNIPPET_CHARS = 80
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -224,6 +225,16 @@ def list_passages(question: str, hits: Sequence[Hit], signals: Signals | None = 
     return answering + rest[:max(0, LIST_PASSAGES - len(answering))], len(answering)
 
 
+def _closest_markdown(hits: Sequence[Hit], near: Sequence[Candidate], heading: str, numbered: bool = True) -> str:
+    """The closest sentence of each passage under a heading that says it is unconfirmed; cited [1].. in order, or by
+    the candidate's own passage number where the passages are already numbered (numbered=False)."""
+    if not near:
+        return ""
+    lines = [f"- {escape_markdown(unit_label(h.chunk.unit, h.chunk.report_title))}：{escape_markdown(c.text)}"
+             f"[{i if numbered else c.n}]" for i, (h, c) in enumerate(zip(hits, near), 1)]
+    return f"\n\n{heading}（未见明确表述，请核对原文，勿直接引用）：\n" + "\n".join(lines)
+
+
 def _renumber(hits: Sequence[Hit]) -> list[Hit]:
     return [dataclasses.replace(h, rank=i) for i, h in enumerate(hits, start=1)]
 
@@ -310,23 +321,30 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
             timings["total_s"] = round(time.monotonic() - t0, 4)
         return AnswerState(q, rewritten, markdown, sources, not_found, list(flagged), done, timings, generator.name)
 
+    def refused(said: str) -> str:
+        # A question in other words than the reports' often has its sentence among these passages: the closest one is
+        # shown, said to be unconfirmed, so the user need not read every passage. Not for a list (one line is no list),
+        # nor a figure (one unit's figure shown for a question about none would be copied), nor where the unit or year
+        # asked has no report (the closest would be another unit's or year's).
+        skip = plan.intent.per_unit or plan.intent.kind == "count" or _unknown_note(plan) or _year_note(plan)
+        near = None if skip or not hits else closest(rewritten, hits, (), signals)
+        shown = _closest_markdown([hits[near.n - 1]], [near], f"资料中{CLOSEST}", numbered=False) if near else ""
+        return said + shown + related_markdown(hits)
+
     if found and groups and not hits:
         # The asked unit's own closest sentence first, said to be unconfirmed; then other units', labelled so.
         pairs = [(g, closest(rewritten, g, flatten(plan.groups), signals)) for g in groups if g]
         own, near = [g[c.n - 1] for g, c in pairs if c], [c for _, c in pairs if c]
         others = [h for h in plain if h.chunk.unit not in flatten(plan.groups)][:RELATED_SHOWN]
         text = join_lines([*_notes(plan), *(f"{escape_markdown(m)}中未找到与该问题直接相关的内容。" for m in missing)])
-        if near:
-            text += "\n\n所问单位报告中意思最接近的句子（未见明确表述，请核对原文，勿直接引用）：\n" + "\n".join(
-                f"- {escape_markdown(unit_label(h.chunk.unit, h.chunk.report_title))}：{escape_markdown(c.text)}[{i}]"
-                for i, (h, c) in enumerate(zip(own, near), 1))
+        text += _closest_markdown(own, near, f"所问单位报告中{CLOSEST}")
         yield state(text + related_markdown(others, "其他单位的相关资料（不是所问单位，仅供参考）：", start=len(own) + 1),
                     _sources([*own, *others]), done=True, not_found=True)
         return
     if not found:
         said_why = [n for n in (_unknown_note(plan), _year_note(plan)) if n]
         lead = "".join(escape_markdown(n) + "\n\n" for n in said_why)
-        yield state(lead + NOT_FOUND_TEXT + related_markdown(hits), _sources(hits), done=True, not_found=True)
+        yield state(lead + refused(NOT_FOUND_TEXT), _sources(hits), done=True, not_found=True)
         return
     sources = _sources(hits)
     yield state("", sources)
@@ -335,12 +353,12 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
         yield state(join_sentences(split_answer(raw)), sources)
     if not raw.strip() or raw.strip().startswith(NOT_FOUND_PREFIX):
         said = escape_markdown(strip_markers(raw).strip()) if raw.strip() else NOT_FOUND_TEXT
-        yield state(said + related_markdown(hits), sources, done=True, not_found=True)
+        yield state(refused(said), sources, done=True, not_found=True)
         return
     v = verify(raw, [h.chunk.text for h in hits], [_context(h) for h in hits])
     sentences = keep_asked(v.sentences, hits, flatten(plan.groups))
     if not sentences:
-        yield state(NOT_FOUND_TEXT + related_markdown(hits), sources, done=True, not_found=True)
+        yield state(refused(NOT_FOUND_TEXT), sources, done=True, not_found=True)
         return
     flagged = [x for x in v.flagged_numbers if any(x in s.text for s in sentences)]
     # 「有」 on meaning alone says so: the report's words differ from the question's, and the user checks them

@@ -413,9 +413,13 @@ def stands_out(cands: Sequence[Candidate], similarity: Callable[[list[str]], lis
 def closest(question: str, passages: Sequence[Hit], asked: Sequence[str] = (),
             signals: Signals | None = None) -> Candidate | None:
     """The sentence closest to the question by meaning (else by wording), whether or not it answers: what a
-    not-found answer shows of the asked unit's own text, labelled as unconfirmed."""
+    not-found answer shows of the asked unit's own text (or of the passages found), labelled as unconfirmed."""
     _, cands = candidates(question, passages, asked, signals)
     cands = [c for c in cands if c.base >= MIN_SCORE]
+    if signals is not None and signals.similarity is not None and cands:
+        # every sentence weighed, not only the RERANK best by wording: one in other words is often further down
+        sims = signals.similarity([c.text for c in cands])
+        cands = [replace(c, sim=x) for c, x in zip(cands, sims)]
     return max(cands, key=lambda c: (c.sim is not None, c.sim or 0.0, c.score), default=None)
 
 

@@ -39,6 +39,14 @@ def citation_checks(markdown: str, sources: list[dict]) -> list[bool]:
     return flags
 
 
+def closest_lines(markdown: str) -> str:
+    """The lines under a refusal's 「……意思最接近的句子」 heading (app.answer.CLOSEST), up to the next blank line."""
+    from app.answer import CLOSEST
+
+    blocks = markdown.split("\n\n")
+    return "\n".join("\n".join(b.split("\n")[1:]) for b in blocks if CLOSEST in b.split("\n", 1)[0])
+
+
 def score_answer(q: Query, state, mask_map=()) -> dict:
     """Per-question figures of one AnswerState; a not-found reply's list of related passages is not citing."""
     from app.citations import strip_markers
@@ -63,6 +71,10 @@ def score_answer(q: Query, state, mask_map=()) -> dict:
         row["wrong_unit"] = 1.0 if cited_units - set(q.units) else 0.0
         # a list's completeness by unit: the answer string checks the line's wording, this whose line it is
         row["unit_share"] = len(cited_units & set(q.units)) / len(set(q.units))
+    if not q.no_answer and state.not_found:
+        # a refusal's closest sentence, shown unconfirmed: does it hold the answer the user then need not search for?
+        near = metrics.normalise(closest_lines(strip_markers(unescape_markdown(state.markdown))))
+        row["closest_hint"] = 1.0 if any(a and a in near for a in answers) else 0.0
     # what a user would copy and should not: a no-answer question answered, or an answer without the answer string
     row["answered_wrong"] = 0.0 if state.not_found else (1.0 if q.no_answer else 1.0 - row["contains_answer"])
     return row
@@ -110,6 +122,7 @@ def per_type(rows: list[dict]) -> dict:
             "answered_wrong": int(sum(r["answered_wrong"] for r in rs)),
             "refused": sum(r["not_found"] for r in rs),
             "refused_answerable": sum(r["not_found"] for r in ans),
+            "refused_hint": int(sum(r.get("closest_hint", 0.0) for r in ans)),
             "n_answerable": len(ans),
             "refused_no_answer": sum(r["not_found"] for r in rs if r["no_answer"]),
             "n_no_answer": len(rs) - len(ans),
@@ -166,9 +179,11 @@ def answers_markdown(result: dict) -> str:
                       fmt(m["wrong_unit"]["mean"]) if m["wrong_unit"] else "–",
                       fmt(m["unit_share"]["mean"]) if m.get("unit_share") else "–", m.get("answered_wrong", "–"),
                       f"{m['refused_answerable']}/{m['n_answerable']}" if m["n_answerable"] else "–",
+                      f"{m.get('refused_hint', 0)}/{m['refused_answerable']}" if m["refused_answerable"] else "–",
                       f"{m['refused_no_answer']}/{m['n_no_answer']}" if m["n_no_answer"] else "–"])
     by_type = ("\n## 按题型\n\n" + table(["题型", "题数", "回答与所引资料均含答案", "答案字符串覆盖率", "错单位率",
-                                            "所问单位覆盖率", "答错（给出但不含答案）", "可答题被拒", "无答案题被拒"], types) + "\n") if types else ""
+                                            "所问单位覆盖率", "答错（给出但不含答案）", "可答题被拒",
+                                            "被拒时所示最接近句子含答案", "无答案题被拒"], types) + "\n") if types else ""
     head = (f"# 回答评测\n\n- 后端: {result['backend']}；问题 {s['n']} 个（可回答 {s['n_answerable']}，无答案 "
             f"{s['n_no_answer']}）；引用 {s['citations']} 处；被标记数字 {s['flagged_numbers']} 个；"
             f"用时 {result['seconds']} 秒\n- 语料: `{result['index'].get('corpus', '')}`\n\n")

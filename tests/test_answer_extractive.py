@@ -277,3 +277,18 @@ def test_a_list_line_quotes_a_units_second_answering_sentence_too_but_not_a_thir
     other = make_chunk("r-s", "街道2023年度工作总结", "街道", "一、平安", "做法与成效", "牢牢抓好安全生产、消防安全工作。")
     text = run("哪些单位做了消防安全检查或隐患整治？", hits_for([fire, other]))
     assert text.count("[1]") == 2 and text.count("[2]") == 1  # three of its sentences answer: two are quoted
+
+
+def test_closest_weighs_every_sentence_by_meaning_not_only_the_best_by_wording():
+    from app.evidence import MIN_SCORE, RERANK, Signals, candidates, closest
+
+    text = "".join(f"县住建局开展普法宣传第{n}轮，走进{place}发放资料。" for n, place in
+                   enumerate(["社区", "工地", "学校", "企业", "村居", "市场", "医院", "车站", "广场", "园区"], 1))
+    hits = hits_for([make_chunk("r-z", "县住建局2023年度法治政府建设工作总结", "县住建局", "一、普法", "做法与成效", text)])
+    q = "县住建局有没有把法律知识送到建筑工地？"
+    _, cands = candidates(q, hits)
+    usable = [c for c in cands if c.base >= MIN_SCORE]
+    assert len(usable) > RERANK  # the one closest in meaning is below the reranked head by wording
+    far = usable[-1].text
+    found = closest(q, hits, ["县住建局"], Signals(similarity=lambda ts: [0.95 if t == far else 0.80 for t in ts]))
+    assert found is not None and found.text == far and found.sim == 0.95

@@ -1,6 +1,8 @@
 """answer_stream end to end with a fake Searcher and scripted LLMs: validation, sources first, checks, not-found."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from app.answer import AnswerState, answer, answer_stream
@@ -64,6 +66,24 @@ def test_not_found_lists_related_passages_without_calling_the_generator(cfg):
     assert last.done and last.not_found and llm.calls == []
     assert last.markdown.startswith(NOT_FOUND_TEXT) and "可能相关的资料" in last.markdown
     assert last.sources and "- [1]" in last.markdown
+
+
+def test_not_found_without_a_unit_shows_the_closest_sentence_cited_to_its_own_passage(cfg):
+    last = answer("有没有组织群众做胃肠镜的做法？", FakeSearcher(), ExtractiveGenerator(), cfg)
+    assert last.not_found and last.markdown.startswith(NOT_FOUND_TEXT)
+    block = last.markdown.split("资料中意思最接近的句子（未见明确表述，请核对原文，勿直接引用）：\n- ")[1].split("\n\n")[0]
+    sentence, n = re.fullmatch(r".+?：(.+?)\[(\d)\]", block).groups()
+    # the [n] is the number of the related passage (and source card) the sentence is quoted from
+    assert sentence.rstrip("。") in last.sources[int(n) - 1]["text"] and f"- [{n}] " in last.markdown
+    assert block.index("：") < block.index(sentence)  # its unit and report first
+
+
+def test_a_refused_list_or_figure_shows_no_single_closest_sentence(cfg):
+    for q in ("哪些单位提到财政预算执行？", "全年一共建了多少个微型消防站？"):
+        last = answer(q, FakeSearcher(), ExtractiveGenerator(), cfg)
+        # a figure question about no unit: another unit's figure shown for it would be copied
+        assert last.not_found and "意思最接近" not in last.markdown
+    assert "可能相关的资料" in last.markdown  # the figure's passages are still listed
 
 
 def test_a_named_unit_without_the_answer_says_so_and_never_borrows_another_units_figure(cfg):

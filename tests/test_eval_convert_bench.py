@@ -170,3 +170,23 @@ def test_a_report_without_a_unit_is_the_unknown_unit_a_question_set_names():
     assert score_answer(asked_unknown, state)["wrong_unit"] == 0.0
     asked_other = Query("2", "市卫健委心肺复苏成功多少例", ("成功19例",), units=("市卫健委",))
     assert score_answer(asked_other, state)["wrong_unit"] == 1.0
+
+
+def test_a_refusal_is_credited_only_for_the_closest_sentence_it_shows_not_its_related_passages():
+    from types import SimpleNamespace
+
+    from eval.answers import score_answer
+    from eval.datasets import Query
+
+    q = Query("1", "有没有地方给新发现的丙肝患者全部治疗", ("新增患者100%治疗",))
+    shown = SimpleNamespace(not_found=True, flagged_numbers=[], sources=[], markdown=(
+        "资料中未找到与该问题直接相关的内容。\n\n资料中意思最接近的句子（未见明确表述，请核对原文，勿直接引用）：\n"
+        "- 《2023年重点工作总结》：年底实现新增患者100%治疗[2]\n\n可能相关的资料：\n- [1] 其他"))
+    assert score_answer(q, shown)["closest_hint"] == 1.0
+    listed = SimpleNamespace(not_found=True, flagged_numbers=[], sources=[], markdown=(
+        "资料中未找到与该问题直接相关的内容。\n\n资料中意思最接近的句子（未见明确表述，请核对原文，勿直接引用）：\n"
+        "- 《2023年重点工作总结》：加强丙肝患者全流程服务[2]\n\n可能相关的资料：\n- [2] 年底实现新增患者100%治疗"))
+    row = score_answer(q, listed)
+    assert row["closest_hint"] == 0.0 and row["contains_answer"] == 1.0  # in a related passage, not the sentence shown
+    answered = SimpleNamespace(not_found=False, flagged_numbers=[], sources=[], markdown="新增患者100%治疗[1]。")
+    assert "closest_hint" not in score_answer(q, answered)
