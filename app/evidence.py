@@ -101,7 +101,8 @@ def _coverage(tokens: Sequence[str], text: str, weight: Callable[[str], float] =
 # Measures that count the same things: a question's 多少起 is answered by 30宗, 多少件申请 by 依申请公开3个 (个 counts
 # anything; on our sets it gained two 「分别」 figures and changed no other answer).
 _SAME_MEASURE = ({"件", "起", "宗", "个"}, {"人", "名", "人次"}, {"次", "场", "场次"}, {"条", "则"}, {"个", "家"})
-_CLAUSE = re.compile(r"[^，,；;：:。！？!?、]+")
+# 、 ends a clause (「公开信息100条、政策解读20条」), except between one-character items of a kind (大、中型, 市、县两级)
+_CLAUSE = re.compile(r"(?:[^，,；;：:。！？!?、]|(?<=[\u4e00-\u9fff])、(?=[\u4e00-\u9fff](?:、[\u4e00-\u9fff])*(?:[型级类]|[两三四]级)))+")
 _DENIAL_CLAUSE = re.compile(r"[^，,；;：:。！？!?]+")  # 、 does not end one: 「没有发生行政复议、行政诉讼」
 _NAMED_CODE = re.compile(r"[A-Za-z]+\d+(?:\.\d+)?")  # PM2.5, H7N9: names, not figures
 

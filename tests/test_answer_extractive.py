@@ -292,3 +292,12 @@ def test_closest_weighs_every_sentence_by_meaning_not_only_the_best_by_wording()
     far = usable[-1].text
     found = closest(q, hits, ["县住建局"], Signals(similarity=lambda ts: [0.95 if t == far else 0.80 for t in ts]))
     assert found is not None and found.text == far and found.sim == 0.95
+
+
+def test_a_figure_clause_keeps_one_character_items_of_a_kind_together():
+    from app.evidence import figure_clauses, figure_topical
+
+    # 「大、中型餐馆」 is one thing counted; 「100条、政策解读20条」 are two figures
+    assert figure_clauses("督促60余家大、中型餐馆清洗油烟净化设备。", ("家",)) == [("", "督促60余家大、中型餐馆清洗油烟净化设备")]
+    assert [c for _, c in figure_clauses("主动公开信息100条、政策解读20条。", ("条",))] == ["主动公开信息100条", "政策解读20条"]
+    assert figure_topical("督促60余家大、中型餐馆清洗油烟净化设备。", "", ["餐馆", "油烟"], ("家",)) == 1.0
