@@ -188,12 +188,15 @@ KINDS = {path: {("paraphrase_plus", "yes"): 20, ("no_answer", "no"): 20} for pat
 # A blind set of 「哪些单位」 lists only (L001…L016), to check how list answers are shown.
 LISTS6 = DEFAULT_QUESTIONS.parent / "answers_lists6.jsonl"
 KINDS[LISTS6] = {("list", None): 16}
+# A second blind set of lists (M001…M019), written the same way after the first was used.
+LISTS7 = DEFAULT_QUESTIONS.parent / "answers_lists7.jsonl"
+KINDS[LISTS7] = {("list", None): 19}
 
 
 @pytest.fixture(scope="module", params=[HOLDOUT, DEV, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, OPEN_YESNO,
-                                                 OPEN_YESNO2, LISTS6],
+                                                 OPEN_YESNO2, LISTS6, LISTS7],
                 ids=["holdout", "dev", "holdout2", "holdout3", "holdout4", "holdout5", "open_yesno", "open_yesno2",
-                     "lists6"])
+                     "lists6", "lists7"])
 def answer_set(request):
     questions, errors = parse_lines(request.param.read_text(encoding="utf-8").splitlines())
     assert errors == []
@@ -285,14 +288,15 @@ def test_a_later_holdout_repeats_no_query_of_the_earlier_sets(later, earlier):
         assert not shared, (other.name, shared)
 
 
-def test_lists6_repeats_no_query_or_answer_of_the_other_sets():
+@pytest.mark.parametrize("lists, size, extra", [(LISTS6, 16, ()), (LISTS7, 19, (LISTS6,))], ids=["lists6", "lists7"])
+def test_a_lists_set_repeats_no_query_or_answer_of_the_other_sets(lists, size, extra):
     def load(path):
         return parse_lines(path.read_text(encoding="utf-8").splitlines())[0]
 
-    new = load(LISTS6)
-    assert len(new) == 16 and all(2 <= len(q["answers"]) <= 6 for q in new)
+    new = load(lists)
+    assert len(new) == size and all(2 <= len(q["answers"]) <= 6 for q in new)
     others = [load(p) for p in (DEFAULT_QUESTIONS, HOLDOUT, DEV, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, OPEN_YESNO,
-                                OPEN_YESNO2)]
+                                OPEN_YESNO2, *extra)]
     old_queries = {q["query"] for qs in others for q in qs}
     old_answers = {a for qs in others for q in qs for a in q["answers"]}
     # Report only this set's own text, never another set's.
