@@ -301,3 +301,28 @@ def test_a_figure_clause_keeps_one_character_items_of_a_kind_together():
     assert figure_clauses("督促60余家大、中型餐馆清洗油烟净化设备。", ("家",)) == [("", "督促60余家大、中型餐馆清洗油烟净化设备")]
     assert [c for _, c in figure_clauses("主动公开信息100条、政策解读20条。", ("条",))] == ["主动公开信息100条", "政策解读20条"]
     assert figure_topical("督促60余家大、中型餐馆清洗油烟净化设备。", "", ["餐馆", "油烟"], ("家",)) == 1.0
+
+
+
+def test_a_list_line_needs_the_rarest_key_or_one_about_as_rare_or_its_alternative():
+    from app.evidence import _key_words, line_keys
+
+    idf = {"民法典": 4.31, "学习": 2.31, "宣传": 2.07, "图解": 4.83, "图片": 3.53, "修订": 3.84, "指南": 3.36,
+           "政策": 1.2, "解读": 2.05, "质量": 2.6, "不高": 4.54}.get
+    # 学习 is how, 民法典 what: 「集中学习《条例》」 does not answer 「民法典相关的学习或宣传」
+    assert line_keys(("民法典", "学习"), idf, "民法典相关的学习或宣传") == ("民法典",)
+    assert line_keys(("图解", "图片"), idf, "用图片或图解的形式解读政策") == ("图解", "图片")  # alternatives
+    assert line_keys(("修订", "指南"), idf, "公布或修订了政府信息公开指南") == ("修订", "指南")  # about as rare
+    assert line_keys(("民法典", "学习"), None, "") == ("民法典", "学习")
+    # 「质量不高」: 不高 says how it is judged; the lines say 不够高, 有待提高
+    assert "不高" not in _key_words(["政策", "解读", "质量", "不高"], lambda t: idf(t, 0.5))
+
+
+def test_a_list_keeps_every_answering_line_however_far_below_the_best():
+    from app.backends.extractive import select
+    from app.evidence import Candidate
+
+    intent = detect_intent("哪些单位的总结提到审计？")
+    best = Candidate(1, "审议通过年度工作总结和年度审计项目计划。", 0.63, "r1", topical=1.0, base=0.63)
+    low = Candidate(2, "积极配合纪检监察、巡察、审计等部门专门监督。", 0.30, "r2", topical=1.0, base=0.30)
+    assert [c.report for c in select(intent, [best, low])] == ["r1", "r2"]

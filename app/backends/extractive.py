@@ -43,7 +43,9 @@ def select(intent: Intent, cands: Sequence[Candidate], per_unit: bool = False) -
     each = 1 if intent.kind == "count" else PER_REPORT  # sentences of one report in its line
     budget = LIST_CHARS if per_unit else MAX_CHARS
     if per_unit:
-        limit, floor = LIST_UNITS, 0.5 * best
+        # Each line answers in its own report's words (answers() below), not next to the best line: a report that
+        # echoes more of the question (「总结」 in 市审计局's 「年度工作总结」 for 「总结提到审计」) set a floor under others'.
+        limit, floor = LIST_UNITS, 0.0
     elif intent.kind == "count":
         limit, floor = 2, 0.8 * best
     elif intent.listing:
