@@ -236,6 +236,8 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
     named = set(flatten(resolve_units(question, {h.chunk.unit for h in passages})[0]))
     topic = without_units(asking, {*named, *asked})
     topic_tokens, keys = _topic_words(topic, intent, signals.idf)
+    if not any(t in q_tokens for t in topic_tokens):
+        q_tokens += topic_tokens  # a topic of one-character words (_single_runs): no word of the question says it
     # Quoted names are asked as written, except where 「分别」 asks each unit its own (“石榴红”阵地、“共享社·幸福里”).
     terms = quoted_terms(asking) if len(named | set(asked)) < 2 else []
     # 「区数据局局长和市机关事务管理局的每位局领导分别……」: each unit is judged on what is asked of it
@@ -296,8 +298,22 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
 
 def _topic_words(topic: str, intent: Intent, idf: Callable[[str], float] | None) -> tuple[list[str], tuple[str, ...]]:
     """The topic's words (frame words left out) and, for a figure or a 「哪些单位」 list, its key words."""
-    tokens = [t for t in content_tokens(topic) if not _FRAME_WORD.search(t)]
+    tokens = [t for t in content_tokens(topic) if not _FRAME_WORD.search(t)] or _single_runs(topic)
     return tokens, (_key_words(tokens, idf, topic) if intent.kind == "count" or intent.per_unit else ())
+
+
+def _single_runs(topic: str) -> list[str]:
+    """Runs of one-character words, each as one word: where the tokenizer cuts the whole topic so (「约谈」 as 约 + 谈),
+    they are all it says, and a topic of no words would let every sentence answer."""
+    runs, run = [], ""
+    for w in [*cut(topic), ""]:
+        if len(w) == 1 and "\u4e00" <= w <= "\u9fff" and w not in _PARTICLES and not _FRAME_WORD.search(w):
+            run += w
+            continue
+        if len(run) > 1:
+            runs.append(run)
+        run = ""
+    return runs
 
 
 def quoted_terms(question: str) -> list[frozenset[str]]:

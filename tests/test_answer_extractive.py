@@ -303,6 +303,18 @@ def test_a_figure_clause_keeps_one_character_items_of_a_kind_together():
     assert figure_topical("督促60余家大、中型餐馆清洗油烟净化设备。", "", ["餐馆", "油烟"], ("家",)) == 1.0
 
 
+def test_a_topic_the_tokenizer_cuts_into_single_characters_is_still_asked():
+    from app.evidence import answers, candidates
+
+    # jieba cuts 「约谈」 as 约 + 谈: with no topic word left every sentence would answer 「哪些单位提到约谈」
+    said = make_chunk("r-y", "市重点工程处2023年政务公开工作总结", "市重点工程处", "三、创新", "做法与成效",
+                      "及时面向公众征求了关于《约谈管理办法》的意见，并对意见反馈进行公布。")
+    other = make_chunk("r-x", "市国动办2023年度政务公开工作总结", "市国动办", "一、总体情况", "做法与成效",
+                       "本单位2023年度无针对本部门有关政府信息公开事务的行政复议、诉讼、申诉案例。")
+    intent, cands = candidates("哪些单位提到约谈？", hits_for([said, other]))
+    answering = [c for c in cands if answers(intent, c)]
+    assert answering and all("约谈" in c.text for c in answering)
+
 
 def test_a_list_line_needs_the_rarest_key_or_one_about_as_rare_or_its_alternative():
     from app.evidence import _key_words, line_keys
