@@ -251,11 +251,13 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
         other_unit = bool(named) and c.unit not in named
         text = c.text
         usable = [(s, text[s:e]) for s, e in sentence_spans(text)]
-        usable = [(s, sent) for s, sent in usable
-                  if len(bigrams(sent)) >= 6 and not _is_heading(sent) and not is_planted(sent)]
+        # A 「哪些单位」 line may quote a heading that says the key (「（五）持续做好森林草原防灭火工作」), with the
+        # sentence after it: the section is about the thing asked even where its sentences do not repeat the words.
+        usable = [(s, sent) for s, sent in usable if len(bigrams(sent)) >= 6 and not is_planted(sent) and
+                  (not _is_heading(sent) or intent.per_unit and any(k in plain(sent) for k in keys_c))]
         for i, (s, sent) in enumerate(usable):
             follow = ""
-            if i + 1 < len(usable) and _leads_in(sent, q_bigrams):
+            if i + 1 < len(usable) and (_leads_in(sent, q_bigrams) or _is_heading(sent)):
                 follow = trim_sentence(usable[i + 1][1], q_tokens, intent)
             # Matched as searched (「D员」 read as 党员, 「XX传」 as 宣传), quoted as written.
             read, read_follow = plain(sent), plain(follow)

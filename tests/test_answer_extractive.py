@@ -338,3 +338,20 @@ def test_a_list_keeps_every_answering_line_however_far_below_the_best():
     best = Candidate(1, "审议通过年度工作总结和年度审计项目计划。", 0.63, "r1", topical=1.0, base=0.63)
     low = Candidate(2, "积极配合纪检监察、巡察、审计等部门专门监督。", 0.30, "r2", topical=1.0, base=0.30)
     assert [c.report for c in select(intent, [best, low])] == ["r1", "r2"]
+
+
+def test_a_list_line_may_quote_a_heading_that_says_the_key_with_the_sentence_after_it():
+    from app.evidence import Signals, answers, candidates
+
+    text = ("（五）持续做好森林草原防灭火工作。与各国有林场签订年度防火目标责任状，压实防火责任。"
+            "全年组织巡山护林队伍开展巡查120余次。")
+    chunk = make_chunk("r-l", "县林业和草原局2023年法治政府建设工作总结", "县林业和草原局",
+                       "（五）持续做好森林草原防灭火工作", "做法与成效", text)
+    idf = {"森林": 4.3, "灭火": 4.8, "\0": 9.0}.get  # \0: the idf of a word no chunk holds
+    signals = Signals(idf=lambda t: idf(t, 0.5))
+    intent, cands = candidates("哪些单位做了森林防灭火工作？", hits_for([chunk]), (), signals)
+    line = next(c for c in cands if answers(intent, c))
+    assert line.text.startswith("（五）持续做好森林草原防灭火工作") and line.follow.startswith("与各国有林场签订")
+    # other questions still read sentences only: a heading is no answer to 「有没有」
+    _, cands = candidates("县林业和草原局有没有做森林防灭火工作？", hits_for([chunk]), ["县林业和草原局"], signals)
+    assert all(not c.text.startswith("（五）") for c in cands)
