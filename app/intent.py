@@ -9,9 +9,9 @@ from indexer.models import Hit
 
 from .citations import MEASURES
 
-_COUNT_RE = re.compile(
-    rf"多少|几(?:{MEASURES})|数量|数目|总数|共计|比例|比率|占比|百分之|金额|"
-    r"(?:整改|公示|办结|覆盖|完成|入学|满意|回复|增长|达标|执行|结案)率")
+_RATE_WORD = re.compile(r"(?:整改|公示|办结|覆盖|完成|入学|满意|回复|增长|达标|执行|结案)率")
+_COUNT_RE = re.compile(rf"多少|几(?:{MEASURES})|数量|数目|总数|共计|比例|比率|占比|百分之|金额|{_RATE_WORD.pattern}")
+_MENTION_RE = re.compile(r"提到|提及|涉及|说到")  # 「哪些单位提到满意率」 asks who mentions it, not its figure
 _ASKED_MEASURE_RE = re.compile(rf"(?:多少|几)({MEASURES})")
 # Order matters: 「下一步如何解决存在的问题」 asks for plans. (role, cue in the question, cue of answer sentences)
 ROLE_CUES = (
@@ -69,7 +69,9 @@ def _detect(question: str) -> Intent:
     # 「有没有哪个单位……」 asks whether anyone does it: a yes/no judged on evidence by meaning, not a list.
     per_unit = bool(_PER_UNIT_RE.search(question)) and not yesno
     listing = per_unit or bool(_LISTING_RE.search(question))
-    if _COUNT_RE.search(question) and not re.search(r"哪些(?:问题|做法|措施)", question):
+    # A rate named only as what is mentioned (「提到满意度或满意率」) is no figure asked: 「提升群众满意度」 says it.
+    rate_mentioned = _MENTION_RE.search(question) and not _COUNT_RE.search(_RATE_WORD.sub("", question))
+    if _COUNT_RE.search(question) and not rate_mentioned and not re.search(r"哪些(?:问题|做法|措施)", question):
         m = _ASKED_MEASURE_RE.search(question)
         measure = m.group(1) if m else None
         if measure is None and re.search(r"率|比例|比率|占比|百分之", question):

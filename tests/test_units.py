@@ -92,6 +92,11 @@ def test_search_query_drops_framing_words_only():
     ("市统计局是否召开新闻发布会？", "general", False, True),
     ("县里要求各乡镇的公示栏至少多大？", "general", False, False),
     ("审计机关整改时用不同颜色区分进度，分别是哪几种？", "general", False, False),  # 分别 alone lists no units
+    # A rate named as what is mentioned asks who says it (「提升群众满意度」 does), not its figure; asked for, it is one.
+    ("哪些单位的总结提到满意度或满意率？", "general", True, False),
+    ("哪些单位提到办结率，各是多少？", "count", True, False),
+    ("市统计局的满意率是多少？", "count", False, False),
+    ("县税务局的办结率？", "count", False, False),
 ])
 def test_detect_intent_shapes(question, kind, per_unit, yesno):
     intent = detect_intent(question)
