@@ -69,6 +69,8 @@ def score_answer(q: Query, state, mask_map=()) -> dict:
         # an answer quoting another unit than the one(s) asked: the worst error for these users
         cited_units = {s.get("unit") or UNKNOWN_UNIT for s in state.sources if s.get("cited")}
         row["wrong_unit"] = 1.0 if cited_units - set(q.units) else 0.0
+        # …and how much of it: a list of 13 lines with 11 wrong ones is worse than one with a single stray line
+        row["wrong_unit_share"] = len(cited_units - set(q.units)) / len(cited_units) if cited_units else 0.0
         # a list's completeness by unit: the answer string checks the line's wording, this whose line it is
         row["unit_share"] = len(cited_units & set(q.units)) / len(set(q.units))
     if not q.no_answer and state.not_found:
@@ -112,12 +114,14 @@ def per_type(rows: list[dict]) -> dict:
         rs = [r for r in rows if r["type"] == t]
         ans = [r for r in rs if not r["no_answer"]]
         wu = [r["wrong_unit"] for r in rs if "wrong_unit" in r]
+        wus = [r["wrong_unit_share"] for r in rs if "wrong_unit_share" in r]
         us = [r["unit_share"] for r in ans if "unit_share" in r]
         out[t] = {
             "n": len(rs),
             "answer_and_cited": metrics.summarise([r["answer_and_cited"] for r in ans]) if ans else None,
             "share_of_answers": metrics.summarise([r["share_of_answers"] for r in ans]) if ans else None,
             "wrong_unit": metrics.summarise(wu) if wu else None,
+            "wrong_unit_share": metrics.summarise(wus) if wus else None,
             "unit_share": metrics.summarise(us) if us else None,
             "answered_wrong": int(sum(r["answered_wrong"] for r in rs)),
             "refused": sum(r["not_found"] for r in rs),
@@ -177,11 +181,12 @@ def answers_markdown(result: dict) -> str:
         types.append([t, m["n"], fmt(m["answer_and_cited"]["mean"]) if m["answer_and_cited"] else "–",
                       fmt(m["share_of_answers"]["mean"]) if m["share_of_answers"] else "–",
                       fmt(m["wrong_unit"]["mean"]) if m["wrong_unit"] else "–",
+                      fmt(m["wrong_unit_share"]["mean"]) if m.get("wrong_unit_share") else "–",
                       fmt(m["unit_share"]["mean"]) if m.get("unit_share") else "–", m.get("answered_wrong", "–"),
                       f"{m['refused_answerable']}/{m['n_answerable']}" if m["n_answerable"] else "–",
                       f"{m.get('refused_hint', 0)}/{m['refused_answerable']}" if m["refused_answerable"] else "–",
                       f"{m['refused_no_answer']}/{m['n_no_answer']}" if m["n_no_answer"] else "–"])
-    by_type = ("\n## 按题型\n\n" + table(["题型", "题数", "回答与所引资料均含答案", "答案字符串覆盖率", "错单位率",
+    by_type = ("\n## 按题型\n\n" + table(["题型", "题数", "回答与所引资料均含答案", "答案字符串覆盖率", "错单位率", "错单位占所引单位",
                                             "所问单位覆盖率", "答错（给出但不含答案）", "可答题被拒",
                                             "被拒时所示最接近句子含答案", "无答案题被拒"], types) + "\n") if types else ""
     head = (f"# 回答评测\n\n- 后端: {result['backend']}；问题 {s['n']} 个（可回答 {s['n_answerable']}，无答案 "

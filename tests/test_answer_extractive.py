@@ -355,3 +355,12 @@ def test_a_list_line_may_quote_a_heading_that_says_the_key_with_the_sentence_aft
     # other questions still read sentences only: a heading is no answer to 「有没有」
     _, cands = candidates("县林业和草原局有没有做森林防灭火工作？", hits_for([chunk]), ["县林业和草原局"], signals)
     assert all(not c.text.startswith("（五）") for c in cands)
+
+
+def test_a_term_is_named_by_its_rarer_word_only_where_that_word_is_rare_itself():
+    from app.evidence import _key_words
+
+    idf = {"主题": 3.29, "教育": 2.43, "主题教育": 4.8, "志愿": 4.13, "服务": 1.86, "志愿服务": 5.23, "\0": 5.92}
+    f = lambda t: idf.get(t, 5.92)
+    assert _key_words(["主题", "教育"], f, "开展了主题教育") == ("主题教育",)  # 主题宣传, 主题D日 are not it
+    assert _key_words(["志愿", "服务"], f, "组织了志愿服务") == ("志愿",)  # 志愿者, 志愿宣讲 are
