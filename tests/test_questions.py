@@ -191,12 +191,15 @@ KINDS[LISTS6] = {("list", None): 16}
 # A second blind set of lists (M001…M019), written the same way after the first was used.
 LISTS7 = DEFAULT_QUESTIONS.parent / "answers_lists7.jsonl"
 KINDS[LISTS7] = {("list", None): 19}
+# A third blind set of lists (N001…N019), written the same way after the second was used.
+LISTS8 = DEFAULT_QUESTIONS.parent / "answers_lists8.jsonl"
+KINDS[LISTS8] = {("list", None): 19}
 
 
 @pytest.fixture(scope="module", params=[HOLDOUT, DEV, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, OPEN_YESNO,
-                                                 OPEN_YESNO2, LISTS6, LISTS7],
+                                                 OPEN_YESNO2, LISTS6, LISTS7, LISTS8],
                 ids=["holdout", "dev", "holdout2", "holdout3", "holdout4", "holdout5", "open_yesno", "open_yesno2",
-                     "lists6", "lists7"])
+                     "lists6", "lists7", "lists8"])
 def answer_set(request):
     questions, errors = parse_lines(request.param.read_text(encoding="utf-8").splitlines())
     assert errors == []
@@ -288,7 +291,8 @@ def test_a_later_holdout_repeats_no_query_of_the_earlier_sets(later, earlier):
         assert not shared, (other.name, shared)
 
 
-@pytest.mark.parametrize("lists, size, extra", [(LISTS6, 16, ()), (LISTS7, 19, (LISTS6,))], ids=["lists6", "lists7"])
+@pytest.mark.parametrize("lists, size, extra", [(LISTS6, 16, ()), (LISTS7, 19, (LISTS6,)), (LISTS8, 19, (LISTS6, LISTS7))],
+                         ids=["lists6", "lists7", "lists8"])
 def test_a_lists_set_repeats_no_query_or_answer_of_the_other_sets(lists, size, extra):
     def load(path):
         return parse_lines(path.read_text(encoding="utf-8").splitlines())[0]
