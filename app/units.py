@@ -186,7 +186,8 @@ def _resolve(question: str, known: Iterable[str]) -> tuple[Placed, list[str], li
         # The longest tail of the run that names known units: 「请问人社局」 → 人社局.
         for i in range(len(run) - MIN_MENTION + 1):
             tail = run[i:]
-            if any(w in tail for w in _NOT_UNIT) or _BARE_ORGAN.match(tail):
+            # 「市城市管理局」: its tail 「市管理局」 abbreviates every 市…管理局 in order; a level and a bare organ name none
+            if any(w in tail for w in _NOT_UNIT) or _BARE_ORGAN.match(tail) or _BARE_ORGAN.match(strip_level(tail)):
                 continue
             # 「县应急管理局」 is not 市应急管理局 even though its tail 应急管理局 is.
             level = next((ch for ch in reversed(run[:i]) if ch in "省市县区镇乡"), "")

@@ -119,3 +119,11 @@ def test_each_unit_of_a_respectively_question_is_asked_its_own_words():
     same = unit_topics("2023年县税务局和县司法局分别主动公开了多少条信息？", known)
     assert same["县税务局"] == same["县司法局"] == "2023年分别主动公开了多少条信息？"
     assert unit_topics("县税务局主动公开了多少条", known) == {}
+
+
+def test_a_unit_the_index_lacks_is_not_read_as_every_unit_its_level_and_organ_abbreviate():
+    known = ["市数据资源管理局", "市机关事务管理局", "市应急管理局", "市人力资源和社会保障局"]
+    # 「市管理局」, the tail of 市城市管理局, abbreviates all three 市…管理局 in order: it names none of them
+    assert resolve_units("市城市管理局2023年办理了多少件依申请公开？", known) == ([], ["市城市管理局"])
+    assert resolve_units("市应急局有没有召开新闻发布会？", known) == ([["市应急管理局"]], [])
+    assert resolve_units("市人社局去年政策解读发了多少条？", known) == ([["市人力资源和社会保障局"]], [])
