@@ -31,7 +31,8 @@ _YESNO_RE = re.compile(r"有没有|有无|是否|是不是|(?:有|开展|建立|
 # How a question may open before it says anything (「请问」「帮我查一下」): never part of a unit's name.
 LEAD_IN = re.compile(r"^(?:请问一下|请问|请|我想知道|我想了解|想了解|帮我查一下|帮我查查|帮我查|帮我看看|查一下|问一下|告诉我)[，,\s]*")
 # Words that only frame the question: dropped from the search query so they do not pull in unrelated passages.
-_FRAME_RE = re.compile(r"请问|请|帮我|查一下|告诉我|一共|分别|多少|哪些|哪个|哪几个|什么|是否|有没有|有无|是不是|吗|呢|[？?]")
+# 请 only where the question opens with it: inside a word it is 依申请, 聘请, 请示 (「依申 公开」 found no passage).
+_FRAME_RE = re.compile(r"请问|^请|帮我|查一下|告诉我|一共|分别|多少|哪些|哪个|哪几个|什么|是否|有没有|有无|是不是|吗|呢|[？?]")
 _RELATIVE_YEARS = (("前年", -1), ("去年", 0), ("上一年", 0), ("上年度", 0), ("上年", 0), ("今年", 0), ("本年度", 0),
                    ("本年", 0), ("当年", 0))
 

@@ -81,6 +81,9 @@ def test_years_are_read_in_digits_and_in_chinese_numerals():
 def test_search_query_drops_framing_words_only():
     assert search_query("人社局去年政策解读发了多少条？") == "人社局政策解读发了 条"
     assert search_query("多少？") == "多少？"
+    # 请 only as the question opens: inside a word it is 依申请, 聘请 (「依申 公开」 found no passage of the unit)
+    assert search_query("请问市统计局有几个依申请公开？") == "市统计局有几个依申请公开"
+    assert search_query("请列出聘请法律顾问的单位") == "列出聘请法律顾问的单位"
 
 
 @pytest.mark.parametrize("question, kind, per_unit, yesno", [
