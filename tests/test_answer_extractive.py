@@ -364,3 +364,15 @@ def test_a_term_is_named_by_its_rarer_word_only_where_that_word_is_rare_itself()
     f = lambda t: idf.get(t, 5.92)
     assert _key_words(["主题", "教育"], f, "开展了主题教育") == ("主题教育",)  # 主题宣传, 主题D日 are not it
     assert _key_words(["志愿", "服务"], f, "组织了志愿服务") == ("志愿",)  # 志愿者, 志愿宣讲 are
+
+
+def test_a_problem_or_plan_question_is_answered_only_by_sentences_of_that_role():
+    from app.evidence import Candidate, _topic_words, answers
+
+    intent = detect_intent("市国资委存在哪些问题？")
+    measure = Candidate(1, "修订完善市国资委D委会议事规则，制定“三重一大”事项清单。", 0.6, "r1", topical=1.0, base=0.6)
+    problem = Candidate(1, "国企改革的系统性有待加强。", 0.6, "r1", topical=1.0, base=0.6, cued=True)
+    in_section = Candidate(1, "一是考核机制还不完善。", 0.6, "r1", in_role=True, topical=1.0, base=0.6)
+    assert not answers(intent, measure) and answers(intent, problem) and answers(intent, in_section)
+    # 「下一步」 is cut 下 + 一步: 一步 names no topic (it made 「…有待进一步加强」 the only answer of a plan question)
+    assert _topic_words("下一步有什么打算？", detect_intent("下一步有什么打算？"), None)[0] == []
