@@ -53,9 +53,10 @@ MAX_RIVALS = 40  # the best by wording that are weighed (each costs one short em
 _FRAME_WORD = re.compile(r"^(?:单位|部门|我局|本局|总结|报告|提到|提及|强调|发布|利用|运用|采用|采取|通过|使用|[省市县区镇乡]|存在|存在问题|问题|不足|短板|下一步|一步|计划|打算|"
                          r"工作计划|做法|措施|举措|成效|经验|亮点|创新|哪些|有没有|是否|分别|XX|全年|年度|今年|去年|累计|共计|总计|"
                          r"全市|全县|全区|一共|几[个条件次场名人项家期份天]?|20\d\d)$")
-# 乡政府, 花山区: who is asked about (a unit's own text says 我乡), not what.
 _NEGATED = re.compile(r"^不.$")  # 「质量不高」: how it is judged, not what; its lines say 不够高, 有待提高
-_PLACE_WORD = re.compile(r"(?:政府|[省市县区镇乡村]|街道)$")
+# 乡政府, 花山区: who is asked about (a unit's own text says 我乡), not what (nor 年市, cut from 「2023年市本级」); 专区,
+# 社区, 园区, 农村, 城市 are what.
+_PLACE_WORD = re.compile(r"(?:政府|(?<![社小辖景片校园专城农乡])[省市县区镇乡村]|街道)$")
 _TRIM_CLAUSE = re.compile(r"[^，,：:]*[，,：:]?")
 _PARTICLES = frozenset("了的地得和与及或在是对把被将用等过着吗呢啊也都又")
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,24})[”\"」』]")

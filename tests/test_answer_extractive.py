@@ -376,3 +376,12 @@ def test_a_problem_or_plan_question_is_answered_only_by_sentences_of_that_role()
     assert not answers(intent, measure) and answers(intent, problem) and answers(intent, in_section)
     # 「下一步」 is cut 下 + 一步: 一步 names no topic (it made 「…有待进一步加强」 the only answer of a plan question)
     assert _topic_words("下一步有什么打算？", detect_intent("下一步有什么打算？"), None)[0] == []
+
+
+def test_a_common_noun_ending_in_a_place_character_is_a_key_a_cut_place_name_is_not():
+    from app.evidence import _key_words
+
+    idf = {"专区": 4.31, "建设": 1.48, "政务": 0.79, "年市": 4.54, "本级": 4.13, "审计": 3.62, "\0": 5.92}
+    f = lambda t: idf.get(t, 5.92)
+    assert _key_words(["政务", "专区", "建设"], f, "政务公开专区建设")[0] == "专区"  # 专区 is what, not where
+    assert "年市" not in _key_words(["年市", "本级", "审计"], f, "2023年市本级审计")  # cut from 「2023年市本级」
