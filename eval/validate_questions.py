@@ -18,9 +18,12 @@ DEFAULT_CORPUS = REPO_ROOT / "data" / "reports"
 TYPES = ("fact", "paraphrase", "multi", "masked", "draft", "no_answer")
 # The answer-evaluation kinds of eval/data/answers_holdout.jsonl; each question also names its `units`.
 UNIT_TYPES = ("unit_fact", "respectively", "list", "yesno", "unit_negative", "paraphrase_plus")
-ALL_TYPES = TYPES + UNIT_TYPES
+# The 存在问题 / 下一步 kinds of eval/data/answers_roles.jsonl; they name their `units` too, but are kept out of
+# UNIT_TYPES so the per-type minimums of the holdout sets do not require them.
+ROLE_TYPES = ("problem", "plan", "role_negative")
+ALL_TYPES = TYPES + UNIT_TYPES + ROLE_TYPES
 # Types whose answers must be [] (yesno with expect "no" too); their report_title may be empty.
-NEGATIVE_TYPES = ("no_answer", "unit_negative")
+NEGATIVE_TYPES = ("no_answer", "unit_negative", "role_negative")
 # One answer string per unit, in the order of `units`.
 ALIGNED_TYPES = ("respectively", "list")
 FIELDS = {"id": str, "query": str, "answers": list, "type": str, "report_title": str, "note": str}
@@ -125,7 +128,7 @@ def _field_errors(q: Mapping, label: str) -> list[str]:
 
 def _unit_errors(q: Mapping, label: str) -> list[str]:
     qtype, units, answers = q["type"], q.get("units"), q["answers"]
-    if qtype not in UNIT_TYPES:
+    if qtype not in UNIT_TYPES + ROLE_TYPES:
         return []
     if not isinstance(units, list) or not units or not all(isinstance(u, str) and u.strip() for u in units):
         return [f"{label}：{qtype} 题需要非空的 units 列表（单位名字符串）"]

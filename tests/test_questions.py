@@ -194,12 +194,15 @@ KINDS[LISTS7] = {("list", None): 19}
 # A third blind set of lists (N001…N019), written the same way after the second was used.
 LISTS8 = DEFAULT_QUESTIONS.parent / "answers_lists8.jsonl"
 KINDS[LISTS8] = {("list", None): 19}
+# A blind set of 存在问题 / 下一步 questions about one named unit (R001…R024): 8 problem, 8 plan, 8 role_negative.
+ROLES = DEFAULT_QUESTIONS.parent / "answers_roles.jsonl"
+KINDS[ROLES] = {("problem", None): 8, ("plan", None): 8, ("role_negative", None): 8}
 
 
 @pytest.fixture(scope="module", params=[HOLDOUT, DEV, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, OPEN_YESNO,
-                                                 OPEN_YESNO2, LISTS6, LISTS7, LISTS8],
+                                                 OPEN_YESNO2, LISTS6, LISTS7, LISTS8, ROLES],
                 ids=["holdout", "dev", "holdout2", "holdout3", "holdout4", "holdout5", "open_yesno", "open_yesno2",
-                     "lists6", "lists7", "lists8"])
+                     "lists6", "lists7", "lists8", "roles"])
 def answer_set(request):
     questions, errors = parse_lines(request.param.read_text(encoding="utf-8").splitlines())
     assert errors == []
@@ -291,14 +294,20 @@ def test_a_later_holdout_repeats_no_query_of_the_earlier_sets(later, earlier):
         assert not shared, (other.name, shared)
 
 
-@pytest.mark.parametrize("lists, size, extra", [(LISTS6, 16, ()), (LISTS7, 19, (LISTS6,)), (LISTS8, 19, (LISTS6, LISTS7))],
-                         ids=["lists6", "lists7", "lists8"])
-def test_a_lists_set_repeats_no_query_or_answer_of_the_other_sets(lists, size, extra):
+@pytest.mark.parametrize("lists, size, extra, per_question",
+                         [(LISTS6, 16, (), (2, 6)), (LISTS7, 19, (LISTS6,), (2, 6)),
+                          (LISTS8, 19, (LISTS6, LISTS7), (2, 6)),
+                          # role_negative questions have no answer; problem/plan ones 1–3 (checked per type below).
+                          (ROLES, 24, (LISTS6, LISTS7, LISTS8), (0, 3))],
+                         ids=["lists6", "lists7", "lists8", "roles"])
+def test_a_lists_set_repeats_no_query_or_answer_of_the_other_sets(lists, size, extra, per_question):
     def load(path):
         return parse_lines(path.read_text(encoding="utf-8").splitlines())[0]
 
     new = load(lists)
-    assert len(new) == size and all(2 <= len(q["answers"]) <= 6 for q in new)
+    lo, hi = per_question
+    assert len(new) == size and all(lo <= len(q["answers"]) <= hi for q in new)
+    assert all(q["answers"] for q in new if q["type"] in ("problem", "plan"))
     others = [load(p) for p in (DEFAULT_QUESTIONS, HOLDOUT, DEV, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, OPEN_YESNO,
                                 OPEN_YESNO2, *extra)]
     old_queries = {q["query"] for qs in others for q in qs}
