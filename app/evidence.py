@@ -50,7 +50,7 @@ MAX_RIVALS = 40  # the best by wording that are weighed (each costs one short em
 # Words that say whose text or which section is wanted, not what it is about; 发布 says how a figure is given, 强调 how
 # a report speaks and 利用/采用/通过… by what means (「提到利用广播」 is not answered by 「充分利用职能优势」; 「发布政策解读
 # 多少条」 is not answered by 「共发布信息1800余条」).
-_FRAME_WORD = re.compile(r"^(?:单位|部门|我局|本局|总结|报告|提到|提及|强调|发布|利用|运用|采用|采取|通过|使用|[省市县区镇乡]|存在|存在问题|问题|不足|短板|下一步|一步|计划|打算|"
+_FRAME_WORD = re.compile(r"^(?:单位|部门|我局|本局|总结|报告|提到|提及|强调|发布|利用|运用|采用|采取|通过|使用|[省市县区镇乡]|存在|存在问题|问题|不足|短板|薄弱|环节|差距|暴露|哪里|方面|下一步|一步|明年|今后|计划|打算|部署|"
                          r"工作计划|做法|措施|举措|成效|经验|亮点|创新|哪些|有没有|是否|分别|XX|全年|年度|今年|去年|累计|共计|总计|"
                          r"全市|全县|全区|一共|几[个条件次场名人项家期份天]?|20\d\d)$")
 _NEGATED = re.compile(r"^不.$")  # 「质量不高」: how it is judged, not what; its lines say 不够高, 有待提高
@@ -413,7 +413,7 @@ def answers(intent: Intent, cand: Candidate) -> bool:
         return False
     if not cand.on_key:
         return False  # 「重点领域信息多少条」 is not answered by the unit's total 「发布信息717条」
-    if intent.role and not (cand.in_role or cand.cued):
+    if intent.kind in ("problem", "plan") and not (cand.in_role or cand.cued):
         return False  # 「市国资委存在哪些问题」 is not answered by its measures: a report that names none has none to quote
     return cand.topical >= (MIN_FIGURE_TOPICAL if intent.kind == "count" else MIN_TOPICAL)
 

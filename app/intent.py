@@ -16,7 +16,8 @@ _ASKED_MEASURE_RE = re.compile(rf"(?:多少|几)({MEASURES})")
 # Order matters: 「下一步如何解决存在的问题」 asks for plans. (role, cue in the question, cue of answer sentences)
 ROLE_CUES = (
     ("下一步计划", re.compile(r"下一步|下步|计划|打算|思路|安排|将如何|今后|明年|来年"),
-     "将|继续|持续|进一步|计划|力争|推动"),
+     # said of what is to come: 「制定了学习计划」「进一步完善」 also say what was done
+     "下一步|下步|明年|来年|今后|将(?:继续|进一步|持续|着力|加强|推进|围绕|重点|不断)|力争"),
     ("存在问题", re.compile(r"问题|不足|短板|差距|薄弱|困难|瓶颈"),
      "问题|不足|不够|有待|薄弱|欠缺|不到位|单一|不及时|滞后|不高|不强|较少|缺乏"),
 )

@@ -385,3 +385,16 @@ def test_a_common_noun_ending_in_a_place_character_is_a_key_a_cut_place_name_is_
     f = lambda t: idf.get(t, 5.92)
     assert _key_words(["政务", "专区", "建设"], f, "政务公开专区建设")[0] == "专区"  # 专区 is what, not where
     assert "年市" not in _key_words(["年市", "本级", "审计"], f, "2023年市本级审计")  # cut from 「2023年市本级」
+
+
+def test_a_problem_or_plan_answer_quotes_only_that_roles_sentences_and_a_plan_is_said_of_what_is_to_come():
+    from app.backends.extractive import select
+    from app.evidence import Candidate
+
+    intent = detect_intent("市机关事务管理处政务公开存在哪些问题？")
+    measure = Candidate(1, "严格落实信息发布三审制，强化上网信息把关。", 0.9, "r1", topical=1.0, base=0.9)
+    problem = Candidate(2, "政务公开的重点不够突出，公开信息质量有待提高。", 0.5, "r1", topical=1.0, base=0.5, cued=True)
+    assert select(intent, [measure, problem]) == [problem] and select(intent, [measure]) == []
+    cue = re.compile(detect_intent("市民宗局明年有什么工作打算？").cue)
+    assert cue.search("下一步，我局将继续加强政务公开。") and cue.search("明年重点抓好三项工作。")
+    assert not cue.search("年初就制定了《D员理论学习计划》。") and not cue.search("进一步完善公司治理机制。")
