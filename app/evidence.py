@@ -274,6 +274,9 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
             in_role = intent.role is not None and c.section_role == intent.role
             cued = bool(intent.cue and re.search(intent.cue, read))
             topical = _coverage(tokens, f"{read}{read_follow}") if tokens else 1.0
+            if intent.kind in ("problem", "plan"):
+                # 「重点工程处政务公开的短板」: every problem of its 《…政务公开工作总结》 is one of 政务公开
+                topical = _coverage(tokens, f"{read}{read_follow} {plain(context)}") if tokens else 1.0
             shown = trim_sentence(sent, q_tokens, intent)
             if intent.kind == "count":
                 heading = plain(c.heading_path[-1]) if c.heading_path else ""

@@ -398,3 +398,13 @@ def test_a_problem_or_plan_answer_quotes_only_that_roles_sentences_and_a_plan_is
     cue = re.compile(detect_intent("市民宗局明年有什么工作打算？").cue)
     assert cue.search("下一步，我局将继续加强政务公开。") and cue.search("明年重点抓好三项工作。")
     assert not cue.search("年初就制定了《D员理论学习计划》。") and not cue.search("进一步完善公司治理机制。")
+
+
+def test_a_problem_asked_about_the_reports_own_subject_is_any_problem_of_that_report():
+    from app.evidence import answers, candidates
+
+    chunk = make_chunk("r-p", "市重点工程处2023年政务公开工作总结", "市重点工程处", "三、存在问题", "存在问题",
+                       "一是工作创新力度不够，形式较为单一。二是信息发布的及时性有待提高。")
+    intent, cands = candidates("市重点工程处政务公开的短板在哪里？", hits_for([chunk]), ["市重点工程处"])
+    # its sentences do not repeat 政务公开: the report's title says what all its problems are about
+    assert any(answers(intent, c) and "创新力度不够" in c.text for c in cands)
