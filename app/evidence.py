@@ -255,6 +255,9 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
         tokens, keys_c = own.get(c.unit, (topic_tokens, keys))
         context = " ".join([c.report_title, c.unit, *c.heading_path])
         other_unit = bool(named) and c.unit not in named
+        # 「重点工程处政务公开的短板」: every problem of its 《…政务公开工作总结》 is one of 政务公开
+        about = f" {plain(context)}" if intent.kind in ("problem", "plan") else ""
+        said_keys = line_keys(keys_c, signals.idf, topic)
         text = c.text
         usable = [(s, text[s:e]) for s, e in sentence_spans(text)]
         # A 「哪些单位」 line may quote a heading that says the key (「（五）持续做好森林草原防灭火工作」), with the
@@ -273,10 +276,7 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
                 score -= OTHER_UNIT_PENALTY
             in_role = intent.role is not None and c.section_role == intent.role
             cued = bool(intent.cue and re.search(intent.cue, read))
-            topical = _coverage(tokens, f"{read}{read_follow}") if tokens else 1.0
-            if intent.kind in ("problem", "plan"):
-                # 「重点工程处政务公开的短板」: every problem of its 《…政务公开工作总结》 is one of 政务公开
-                topical = _coverage(tokens, f"{read}{read_follow} {plain(context)}") if tokens else 1.0
+            topical = _coverage(tokens, f"{read}{read_follow}{about}") if tokens else 1.0
             shown = trim_sentence(sent, q_tokens, intent)
             if intent.kind == "count":
                 heading = plain(c.heading_path[-1]) if c.heading_path else ""
@@ -290,7 +290,7 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
             elif intent.negated:
                 on_key = denies(plain(f"{shown}{follow}"), keys_c)  # the denial is in what is read
             else:  # a 「哪些单位」 line names what was asked, not only the words around it (发挥…作用 for 法律顾问)
-                on_key = not keys_c or any(k in plain(f"{shown}{follow}") for k in line_keys(keys_c, signals.idf, topic))
+                on_key = not keys_c or any(k in plain(f"{shown}{follow}") for k in said_keys)
             on_key = on_key and says_terms(terms, f"{read}{read_follow}")  # a quoted name is asked as written
             # Judged where a unit is named, its own text must say it (「县司法局有没有设立专区」), for each unit of a
             # 「哪些单位」 list, and for a 「有没有」 about any unit: sharing only common words (政务服务, 群众) is no 「有」
