@@ -174,7 +174,7 @@ def retrieve(plan: Plan, searcher, cfg: Config,
     if plan.year and not base.year:
         base = dataclasses.replace(base, year=(plan.year,))
     k = cfg.search.k
-    role = plan.intent.role if plan.intent.kind in ("problem", "plan") else None
+    role = plan.intent.role if plan.intent.asks_section else None
     if plan.groups and not base.unit:
         per = k if len(plan.groups) == 1 else max(2, -(-k // len(plan.groups)))
         groups = []
@@ -262,6 +262,11 @@ def _year_note(plan: Plan) -> str:
     return f"资料中没有{whose}{plan.year}年的报告（只有{held}的）。"
 
 
+def _why_not(plan: Plan) -> list[str]:
+    """What the corpus lacks of the question's unit or year, said before a refusal: 「资料中没有……的报告」."""
+    return [n for n in (_unknown_note(plan), _year_note(plan)) if n]
+
+
 def _missing_label(group: Sequence[str], searcher) -> str:
     """「县住建局（《…》、《…》）」: the asked unit and every report of it that was searched."""
     titles = [r["title"] for r in searcher.reports(Filters(unit=tuple(group)))]
@@ -326,7 +331,7 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
         # shown, said to be unconfirmed, so the user need not read every passage. Not for a list (one line is no list),
         # nor a figure (one unit's figure shown for a question about none would be copied), nor where the unit or year
         # asked has no report (the closest would be another unit's or year's).
-        skip = plan.intent.per_unit or plan.intent.kind == "count" or _unknown_note(plan) or _year_note(plan)
+        skip = plan.intent.per_unit or plan.intent.kind == "count" or _why_not(plan)
         near = None if skip or not hits else closest(rewritten, hits, (), signals)
         shown = _closest_markdown([hits[near.n - 1]], [near], f"资料中{CLOSEST}", numbered=False) if near else ""
         return said + shown + related_markdown(hits)
@@ -342,8 +347,7 @@ def _run(q, searcher, generator, cfg, filters, history, thresholds, prev_sources
                     _sources([*own, *others]), done=True, not_found=True)
         return
     if not found:
-        said_why = [n for n in (_unknown_note(plan), _year_note(plan)) if n]
-        lead = "".join(escape_markdown(n) + "\n\n" for n in said_why)
+        lead = "".join(escape_markdown(n) + "\n\n" for n in _why_not(plan))
         yield state(lead + refused(NOT_FOUND_TEXT), _sources(hits), done=True, not_found=True)
         return
     sources = _sources(hits)

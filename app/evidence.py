@@ -256,7 +256,7 @@ def candidates(question: str, passages: Sequence[Hit], asked: Sequence[str] = ()
         context = " ".join([c.report_title, c.unit, *c.heading_path])
         other_unit = bool(named) and c.unit not in named
         # 「重点工程处政务公开的短板」: every problem of its 《…政务公开工作总结》 is one of 政务公开
-        about = f" {plain(context)}" if intent.kind in ("problem", "plan") else ""
+        about = f" {plain(context)}" if intent.asks_section else ""
         said_keys = line_keys(keys_c, signals.idf, topic)
         text = c.text
         usable = [(s, text[s:e]) for s, e in sentence_spans(text)]
@@ -416,7 +416,7 @@ def answers(intent: Intent, cand: Candidate) -> bool:
         return False
     if not cand.on_key:
         return False  # 「重点领域信息多少条」 is not answered by the unit's total 「发布信息717条」
-    if intent.kind in ("problem", "plan") and not (cand.in_role or cand.cued):
+    if intent.asks_section and not (cand.in_role or cand.cued):
         return False  # 「市国资委存在哪些问题」 is not answered by its measures: a report that names none has none to quote
     return cand.topical >= (MIN_FIGURE_TOPICAL if intent.kind == "count" else MIN_TOPICAL)
 

@@ -52,6 +52,11 @@ class Intent:
     yesno: bool = False  # 「有没有……」: yes or no first, then the evidence
     negated: bool = False  # 「哪些单位没有……」: the lines must say it did not happen
 
+    @property
+    def asks_section(self) -> bool:
+        """Asks for a report's 存在问题 or 下一步 (a measure question's 做法与成效 role is every passage's)."""
+        return self.kind in ("problem", "plan")
+
 
 def role_intent(question: str) -> str | None:
     """The section role a question asks about (存在问题 / 下一步计划), or None."""

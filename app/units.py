@@ -187,7 +187,7 @@ def _resolve(question: str, known: Iterable[str]) -> tuple[Placed, list[str], li
         for i in range(len(run) - MIN_MENTION + 1):
             tail = run[i:]
             # 「市城市管理局」: its tail 「市管理局」 abbreviates every 市…管理局 in order; a level and a bare organ name none
-            if any(w in tail for w in _NOT_UNIT) or _BARE_ORGAN.match(tail) or _BARE_ORGAN.match(strip_level(tail)):
+            if any(w in tail for w in _NOT_UNIT) or _BARE_ORGAN.match(strip_level(tail)):
                 continue
             # 「县应急管理局」 is not 市应急管理局 even though its tail 应急管理局 is.
             level = next((ch for ch in reversed(run[:i]) if ch in "省市县区镇乡"), "")

@@ -33,7 +33,7 @@ def select(intent: Intent, cands: Sequence[Candidate], per_unit: bool = False) -
     line per report.
     """
     cands = on_role(intent, cands)
-    if intent.kind in ("problem", "plan"):
+    if intent.asks_section:
         cands = [c for c in cands if answers(intent, c)]  # 「存在哪些问题」: its problems only, never its measures
     elif (intent.kind == "count" or intent.yesno) and any(answers(intent, c) for c in cands[:TOPIC_WINDOW]):
         # A figure (or a 「有」) that names what was asked beats a better-scoring sentence about something else.
